@@ -1,0 +1,1 @@
+"""The Qt GUI. It calls :mod:`digitscope.model`, never the reverse."""

@@ -1,0 +1,1 @@
+"""Bundled assets: the trained model, its metadata, icons."""

@@ -1,0 +1,170 @@
+"""The ``digitscope`` command: predict, evaluate, train (and, with no subcommand, the GUI)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from .. import __version__
+
+DRAWING_SUFFIXES = {".json"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="digitscope",
+        description="Draw a digit and watch a CNN read it. With no command, opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"digitscope {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("predict", help="read digits from images and drawing files")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="PNG/JPEG image or drawing .json file")
+    p.add_argument("--model", metavar="FILE", help="model file (default: the bundled model)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    e = sub.add_parser("evaluate", help="MNIST test accuracy, per class, and confusion matrix")
+    e.add_argument("--model", metavar="FILE", help="model file (default: the bundled model)")
+    e.add_argument("--mnist", metavar="PATH", help="mnist.npz (default: $DIGITSCOPE_MNIST, Keras's cache, download)")
+    e.add_argument("--json", action="store_true", help="print the figures as JSON")
+
+    t = sub.add_parser("train", help="train the CNN on MNIST and save it with its metadata")
+    t.add_argument("--mnist", metavar="PATH", help="mnist.npz (default: $DIGITSCOPE_MNIST, Keras's cache, download)")
+    t.add_argument("--output", "-o", metavar="FILE", default="digitscope-cnn.keras", help="model file to write (default: %(default)s)")
+    t.add_argument("--epochs", type=_positive_int, default=12, help="default: %(default)s")
+    t.add_argument("--batch-size", type=_positive_int, default=128, help="default: %(default)s")
+    t.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    t.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's initial rate, cosine-decayed (default: %(default)s)")
+    t.add_argument("--validation-split", type=float, default=0.1, help="fraction held out for validation (default: %(default)s)")
+    t.add_argument("--no-augment", dest="augment", action="store_false", help="train on MNIST as it is")
+    t.add_argument("--init-model", metavar="FILE", help="fine-tune this model instead of starting from scratch")
+    t.add_argument("--limit", type=_positive_int, metavar="N", help="use only the first N training images (quick runs)")
+    t.add_argument("--progress", choices=("human", "json"), default="human", help="progress on stderr as text, or JSON lines on stdout")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {value}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        return _open_gui()
+    from .tf_setup import quiet_tensorflow
+
+    quiet_tensorflow()
+    try:
+        if args.command == "predict":
+            return cmd_predict(args, sys.stdout)
+        if args.command == "evaluate":
+            return cmd_evaluate(args, sys.stdout)
+        if args.command == "train":
+            return cmd_train(args, argv)
+    except KeyboardInterrupt:
+        print("digitscope: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, RuntimeError, OSError) as exc:
+        print(f"digitscope {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    raise AssertionError(args.command)
+
+
+def _open_gui() -> int:
+    try:
+        from ..app.main import run
+    except ImportError:
+        build_parser().print_help()
+        return 0
+    return run()
+
+
+def _load(model_arg: str | None) -> Any:
+    from .inference import load_predictor
+    from .modelfile import bundled_model_path
+
+    return load_predictor(model_arg or bundled_model_path())
+
+
+def read_input(path: Path) -> Any:
+    """An image or drawing file → its 28×28 tensor (raises with a clear message)."""
+    from .drawing import load_drawing
+    from .preprocess import drawing_to_tensor, load_image_tensor
+
+    if path.suffix.lower() in DRAWING_SUFFIXES:
+        return drawing_to_tensor(load_drawing(path))
+    if not path.exists():
+        raise ValueError(f"no such file: {path}")
+    return load_image_tensor(path)
+
+
+def cmd_predict(args: argparse.Namespace, out: TextIO) -> int:
+    predictor = _load(args.model)
+    failed = 0
+    for name in args.paths:
+        try:
+            pred = predictor.predict(read_input(Path(name)))
+        except (ValueError, OSError) as exc:
+            failed += 1
+            if args.json:
+                print(json.dumps({"path": name, "error": str(exc)}), file=out, flush=True)
+            else:
+                print(f"{name}: error: {exc}", file=out, flush=True)
+            continue
+        if args.json:
+            doc = {"path": name, "digit": pred.digit, "probabilities": [round(float(p), 6) for p in pred.probabilities]}
+            print(json.dumps(doc), file=out, flush=True)
+        else:
+            print(f"{name}: {pred.digit} ({100 * pred.confidence:.1f}%)", file=out, flush=True)
+    return 1 if failed else 0
+
+
+def cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
+    from .evaluation import evaluate_labels
+    from .mnist import as_inputs, load_mnist
+
+    predictor = _load(args.model)
+    data = load_mnist(args.mnist)
+    probs = predictor.probabilities(as_inputs(data.x_test))
+    result = evaluate_labels(data.y_test, probs.argmax(axis=1))
+    if args.json:
+        print(json.dumps({"model": str(predictor.path), "mnist": str(data.path), **result.to_json()}), file=out)
+    else:
+        print(f"model: {predictor.path}\nMNIST: {data.path}", file=out)
+        print(result.report("MNIST test"), file=out)
+    return 0
+
+
+def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from .progress import HumanProgress, JsonProgress
+    from .train_run import TrainRequest, run_training
+
+    reporter = JsonProgress(sys.stdout) if args.progress == "json" else HumanProgress(sys.stderr)
+    request = TrainRequest(
+        output=Path(args.output),
+        mnist=args.mnist,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        learning_rate=args.learning_rate,
+        validation_split=args.validation_split,
+        augment=args.augment,
+        init_model=args.init_model,
+        limit=args.limit,
+        command="digitscope " + shlex.join(argv),
+    )
+    try:
+        run_training(request, reporter)
+    except Exception as exc:
+        reporter({"event": "error", "message": f"{type(exc).__name__}: {exc}"})
+        raise
+    return 0

@@ -1,0 +1,206 @@
+"""Drawings and images → the 28×28 MNIST-style tensor (LeCun's recipe).
+
+The ink's bounding box is scaled to fit 20×20 with its aspect kept, rendered
+anti-aliased, and placed in a 28×28 field so that its centre of mass is the
+field's centre. Output: float32 (28, 28) in [0, 1], ink high on a zero
+background. Pure NumPy + Pillow; no Qt, no TensorFlow.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
+
+from .drawing import Drawing
+
+SIZE = 28
+BOX = 20
+CENTRE = SIZE / 2.0  # centre of mass target, in pixel-edge coordinates (pixel i spans [i, i+1))
+SUPERSAMPLE = 8
+#: Side of the render field (output pixels): the 20×20 ink box plus a margin;
+#: the centre-of-mass crop reads zeros beyond it.
+_FIELD = 24
+#: Turns sharper than this (degrees) get a round join; gentler ones need none.
+_JOIN_ANGLE = 12.0
+#: Points closer than this (output pixels) to the previous kept point are skipped.
+_MIN_STEP = 0.35
+#: Image pixels fainter than this (after normalisation) do not count for the ink box.
+INK_THRESHOLD = 0.2
+
+
+class EmptyInputError(ValueError):
+    """The input holds no ink (or only a degenerate dot): there is no digit to read."""
+
+
+def drawing_to_tensor(drawing: Drawing) -> np.ndarray:
+    """Render a vector drawing as the 28×28 float32 tensor the network expects.
+
+    The pen width is scaled with the drawing, so the stroke weight in the
+    tensor is the one the user drew with. Raises :class:`EmptyInputError` for a
+    drawing with no strokes or whose ink is a single dot.
+    """
+    strokes = [np.asarray(s, dtype=np.float64).reshape(-1, 2) for s in drawing.strokes if len(s)]
+    if not strokes:
+        raise EmptyInputError("the drawing is empty: draw a digit first")
+    allpts = np.concatenate(strokes)
+    lo, hi = allpts.min(axis=0), allpts.max(axis=0)
+    extent = float((hi - lo).max())
+    pen = float(drawing.pen_width)
+    if extent < 0.5 * pen:
+        raise EmptyInputError("the drawing is only a dot: draw a digit first")
+    scale = BOX / (extent + pen)  # the box includes the stroke width
+    centre = (lo + hi) / 2.0
+    ss = SUPERSAMPLE
+    field_px = _FIELD * ss
+    offset = _FIELD / 2.0
+    width = max(1, int(round(pen * scale * ss)))
+
+    canvas = Image.new("L", (field_px, field_px), 0)
+    draw = ImageDraw.Draw(canvas)
+    radius = width / 2.0
+    for pts in strokes:
+        xy = _thin(((pts - centre) * scale + offset) * ss, _MIN_STEP * ss)
+        if len(xy) > 1:
+            draw.line([tuple(p) for p in xy.tolist()], fill=255, width=width)
+        for x, y in xy[_round_joins(xy)].tolist():
+            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=255)
+
+    coarse = np.asarray(canvas.reduce(ss), dtype=np.float32)
+    cy, cx = _centre_of_mass(coarse)
+    # Shift in supersampled pixels so the centre of mass lands on the tensor centre.
+    left = int(round((cx - CENTRE) * ss))
+    top = int(round((cy - CENTRE) * ss))
+    crop = canvas.crop((left, top, left + SIZE * ss, top + SIZE * ss)).reduce(ss)
+    return np.asarray(crop, dtype=np.float32) * np.float32(1.0 / 255.0)
+
+
+def _thin(xy: np.ndarray, min_step: float) -> np.ndarray:
+    """Keep the first point of every ``min_step`` of arc length (and the last point)."""
+    if len(xy) <= 2:
+        return xy
+    arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(xy, axis=0).T))])
+    bucket = np.floor(arc / min_step)
+    keep = np.flatnonzero(np.diff(bucket, prepend=-1.0) > 0)
+    if keep[-1] != len(xy) - 1:
+        keep = np.append(keep, len(xy) - 1)
+    return xy[keep]
+
+
+def _round_joins(xy: np.ndarray) -> np.ndarray:
+    """Indices that need a round cap or join: both ends and every sharp turn.
+
+    Pillow draws a wide polyline with mitre-less joins; a disc of the pen's
+    width at each sharp turn rounds it, as a real pen would.
+    """
+    last = len(xy) - 1
+    if last < 2:
+        return np.array([0, last]) if last else np.array([0])
+    d = np.diff(xy, axis=0)
+    a, b = d[:-1], d[1:]
+    cross = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
+    dot = (a * b).sum(axis=1)
+    turn = np.abs(np.degrees(np.arctan2(cross, dot)))
+    return np.concatenate([[0], np.flatnonzero(turn > _JOIN_ANGLE) + 1, [last]])
+
+
+def _centre_of_mass(img: np.ndarray) -> tuple[float, float]:
+    """Centre of mass (row, col) in pixel-edge coordinates: a lone pixel (r, c) → (r+.5, c+.5)."""
+    total = float(img.sum())
+    rows = img.sum(axis=1)
+    cols = img.sum(axis=0)
+    idx = np.arange(img.shape[0], dtype=np.float64) + 0.5
+    jdx = np.arange(img.shape[1], dtype=np.float64) + 0.5
+    return float(rows @ idx) / total, float(cols @ jdx) / total
+
+
+def centre_of_mass(img: np.ndarray) -> tuple[float, float]:
+    """Public form of the centre of mass (row, col), pixel-edge coordinates."""
+    if float(img.sum()) <= 0:
+        raise EmptyInputError("no ink")
+    return _centre_of_mass(np.asarray(img, dtype=np.float64))
+
+
+# ----------------------------------------------------------------------------- images
+
+
+def load_image_gray(path: str | Path) -> np.ndarray:
+    """Decode an image file (PNG, JPEG, ...) to float32 grey in [0, 1].
+
+    Transparency is composited onto the colour that contrasts with the opaque
+    pixels, so both dark ink and light ink on a transparent background survive.
+    """
+    try:
+        with Image.open(path) as im:
+            im = ImageOps.exif_transpose(im)
+            return image_to_gray(im)
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise ValueError(f"cannot read image {path}: {exc}") from None
+
+
+def image_to_gray(im: Image.Image) -> np.ndarray:
+    """A Pillow image (any mode) as float32 grey in [0, 1]."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(im, dtype=np.float64)
+        top = 65535.0 if arr.max() > 255 else 255.0
+        return (arr / top).astype(np.float32)
+    has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
+    if has_alpha:
+        rgba = np.asarray(im.convert("RGBA"), dtype=np.float32) / 255.0
+        alpha = rgba[..., 3]
+        grey = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        if alpha.min() < 1.0:
+            weight = float(alpha.sum())
+            opaque_mean = float((grey * alpha).sum() / weight) if weight > 0 else 0.0
+            backdrop = 0.0 if opaque_mean > 0.5 else 1.0
+            grey = grey * alpha + backdrop * (1.0 - alpha)
+        return grey.astype(np.float32)
+    return np.asarray(im.convert("L"), dtype=np.float32) / 255.0
+
+
+def ink_is_dark(gray: np.ndarray) -> bool:
+    """True when the image is dark ink on a light background (judged from its border)."""
+    g = np.asarray(gray, dtype=np.float32)
+    border = np.concatenate([g[0], g[-1], g[1:-1, 0], g[1:-1, -1]])
+    return float(np.median(border)) > 0.5
+
+
+def image_to_tensor(gray: np.ndarray) -> np.ndarray:
+    """A grey image (any size, either polarity) → the 28×28 MNIST-style tensor."""
+    g = np.asarray(gray, dtype=np.float32)
+    if g.ndim != 2 or min(g.shape) < 1:
+        raise ValueError(f"expected a 2-D grey image, got shape {g.shape}")
+    if not np.all(np.isfinite(g)):
+        raise ValueError("the image holds non-finite values")
+    if ink_is_dark(g):
+        g = 1.0 - g
+    border = np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]])
+    background = float(np.median(border))
+    peak = float(g.max())
+    if peak - background < 0.1:
+        raise EmptyInputError("the image has no ink")
+    ink = np.clip((g - background) / (peak - background), 0.0, 1.0)
+    ink[ink < 0.05] = 0.0  # scanner and JPEG noise
+    rows = np.flatnonzero((ink >= INK_THRESHOLD).any(axis=1))
+    cols = np.flatnonzero((ink >= INK_THRESHOLD).any(axis=0))
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    crop = ink[top:bottom, left:right]
+    h, w = crop.shape
+    scale = BOX / max(h, w)
+    cy, cx = _centre_of_mass(crop)
+    # Source window (in crop coordinates) that maps onto the 28×28 field.
+    span = SIZE / scale
+    x0, y0 = cx - CENTRE / scale, cy - CENTRE / scale
+    pad = int(np.ceil(span)) + 2
+    padded = np.zeros((h + 2 * pad, w + 2 * pad), dtype=np.float32)
+    padded[pad : pad + h, pad : pad + w] = crop
+    im = Image.fromarray(padded, mode="F")
+    resample = Image.Resampling.BOX if scale < 1.0 else Image.Resampling.BILINEAR
+    out = im.resize((SIZE, SIZE), resample=resample, box=(x0 + pad, y0 + pad, x0 + pad + span, y0 + pad + span))
+    return np.clip(np.asarray(out, dtype=np.float32), 0.0, 1.0)
+
+
+def load_image_tensor(path: str | Path) -> np.ndarray:
+    """Read an image file and return its 28×28 tensor."""
+    return image_to_tensor(load_image_gray(path))

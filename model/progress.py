@@ -1,0 +1,67 @@
+"""Progress reporters for training: human text or JSON lines."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, TextIO
+
+
+class JsonProgress:
+    """One JSON object per event, flushed at once (for the GUI and other tools)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        self.stream.write(json.dumps(event) + "\n")
+        self.stream.flush()
+
+
+class HumanProgress:
+    """Readable progress: a live batch line on a terminal, one line per epoch."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.live = stream.isatty()
+        self.epochs = 0
+        self.started = time.perf_counter()
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "start":
+            self.epochs = event["epochs"]
+            self.started = time.perf_counter()
+            self._line(
+                f"training on {event['train_samples']} images ({event['val_samples']} held out), "
+                f"{self.epochs} epochs of {event['steps_per_epoch']} batches"
+            )
+        elif kind == "batch":
+            if not self.live:  # a log file gets epoch lines only
+                return
+            self.stream.write(
+                f"\repoch {event['epoch']}/{self.epochs}  batch {event['batch']}/{event['steps']}"
+                f"  loss {event['loss']:.4f}  accuracy {100 * event['accuracy']:.2f}%   "
+            )
+            self.stream.flush()
+        elif kind == "epoch":
+            val = ""
+            if event.get("val_accuracy") is not None:
+                val = f"  val_loss {event['val_loss']:.4f}  val_accuracy {100 * event['val_accuracy']:.2f}%"
+            self._line(
+                f"epoch {event['epoch']}/{self.epochs}  loss {event['loss']:.4f}  "
+                f"accuracy {100 * event['accuracy']:.2f}%{val}  ({event['seconds']:.0f} s)"
+            )
+        elif kind == "evaluated":
+            self._line(f"MNIST test accuracy {100 * event['test_accuracy']:.2f}%")
+        elif kind == "saved":
+            self._line(f"saved {event['path']} (and {event['metadata']}) after {time.perf_counter() - self.started:.0f} s")
+        elif kind == "error":
+            self._line(f"training failed: {event['message']}")
+        else:
+            self._line(json.dumps(event))
+
+    def _line(self, text: str) -> None:
+        prefix = "\r\x1b[K" if self.live else ""
+        self.stream.write(prefix + text + "\n")
+        self.stream.flush()

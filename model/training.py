@@ -1,0 +1,212 @@
+"""Training the CNN: data pipeline, optimiser, progress events and cancellation.
+
+Progress is reported as plain dicts (the JSON-lines mode of ``digitscope
+train`` prints them as they come), so a terminal, a GUI or a test can follow
+a run without knowing Keras:
+
+* ``{"event": "start", "epochs", "steps_per_epoch", "train_samples", "val_samples"}``
+* ``{"event": "batch", "epoch", "batch", "steps", "loss", "accuracy"}``
+* ``{"event": "epoch", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"}``
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .augment import AugmentConfig
+
+ProgressFn = Callable[[dict[str, Any]], None]
+StopFn = Callable[[], bool]
+
+
+class TrainingCancelled(Exception):
+    """The run was cancelled; nothing was written."""
+
+
+@dataclass
+class TrainConfig:
+    """How to train. Defaults are the shipped recipe."""
+
+    epochs: int = 12
+    batch_size: int = 128
+    seed: int = 0
+    learning_rate: float = 1e-3
+    augment: bool = True
+    #: With ``augment``: slash a share of the zeros and flag a share of the ones (see :mod:`.styles`).
+    style_variants: float = 0.3
+    validation_split: float = 0.1
+    augment_config: AugmentConfig = field(default_factory=AugmentConfig)
+    #: Seconds between batch progress events (epoch events always come).
+    batch_event_interval: float = 0.25
+
+    def to_json(self) -> dict[str, Any]:
+        doc = asdict(self)
+        doc["augment_config"] = self.augment_config.to_json()
+        return doc
+
+
+@dataclass
+class TrainResult:
+    model: Any
+    history: list[dict[str, Any]]
+    seconds: float
+
+
+def train_model(
+    x: np.ndarray,
+    y: np.ndarray,
+    config: TrainConfig,
+    model: Any | None = None,
+    progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+    sample_weight: np.ndarray | None = None,
+) -> TrainResult:
+    """Train on float32 images (N, 28, 28, 1) in [0, 1] with one-hot labels (N, 10).
+
+    ``model`` is fine-tuned when given, else a new CNN is built. Raises
+    :class:`TrainingCancelled` as soon as ``should_stop()`` turns true (checked
+    after every batch).
+    """
+    import keras
+    import tensorflow as tf
+
+    from .architecture import build_cnn
+
+    keras.utils.set_random_seed(config.seed)
+    emit = progress or (lambda event: None)
+    stop = should_stop or (lambda: False)
+    if sample_weight is None:
+        sample_weight = np.ones(len(x), dtype=np.float32)
+    n_val = int(round(len(x) * config.validation_split))
+    order = np.random.default_rng(config.seed).permutation(len(x))
+    val_idx, train_idx = order[:n_val], order[n_val:]
+    if len(train_idx) == 0:
+        raise ValueError("no training samples")
+    steps = int(np.ceil(len(train_idx) / config.batch_size))
+
+    if model is None:
+        model = build_cnn()
+    schedule = keras.optimizers.schedules.CosineDecay(
+        config.learning_rate, decay_steps=max(1, steps * config.epochs), alpha=0.01
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+
+    x_train = x[train_idx]
+    if config.augment and config.style_variants > 0:
+        from .styles import add_style_variants
+
+        x_train = add_style_variants(x_train, y[train_idx].argmax(axis=1), config.seed, config.style_variants)
+    train_ds = tf.data.Dataset.from_tensor_slices(
+        (x_train, y[train_idx], sample_weight[train_idx].astype(np.float32))
+    )
+    train_ds = train_ds.shuffle(len(train_idx), seed=config.seed, reshuffle_each_iteration=True)
+    train_ds = train_ds.batch(config.batch_size)
+    if config.augment:
+        cfg = config.augment_config
+        seeds = tf.data.Dataset.random(seed=config.seed).batch(2)
+        train_ds = tf.data.Dataset.zip((train_ds, seeds)).map(
+            lambda batch, s: (_augment(batch[0], s, cfg), batch[1], batch[2]),
+            num_parallel_calls=1,
+            deterministic=True,
+        )
+    train_ds = train_ds.prefetch(2)
+    val_data = (x[val_idx], y[val_idx]) if n_val else None
+
+    emit(
+        {
+            "event": "start",
+            "epochs": config.epochs,
+            "steps_per_epoch": steps,
+            "train_samples": int(len(train_idx)),
+            "val_samples": int(n_val),
+        }
+    )
+    callback = _progress_callback(emit, stop, steps, config.batch_event_interval)
+    started = time.perf_counter()
+    model.fit(
+        train_ds,
+        epochs=config.epochs,
+        validation_data=val_data,
+        validation_batch_size=512,
+        shuffle=False,  # the dataset is shuffled, seeded, above
+        callbacks=[callback],
+        verbose=0,
+    )
+    if callback.cancelled:
+        raise TrainingCancelled("training was cancelled")
+    return TrainResult(model=model, history=callback.history, seconds=time.perf_counter() - started)
+
+
+def _augment(images: Any, seed: Any, cfg: AugmentConfig) -> Any:
+    from .augment import augment_batch
+
+    return augment_batch(images, seed, cfg)
+
+
+def _progress_callback(emit: ProgressFn, stop: StopFn, steps: int, interval: float) -> Any:
+    """A Keras callback that turns its hooks into progress events and honours cancellation."""
+    import keras
+
+    class ProgressCallback(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.cancelled = False
+            self.history: list[dict[str, Any]] = []
+            self._epoch = 0
+            self._epoch_start = 0.0
+            self._last_event = 0.0
+
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self._epoch = epoch + 1
+            self._epoch_start = time.perf_counter()
+
+        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            if stop():
+                self.cancelled = True
+                self.model.stop_training = True
+                return
+            now = time.perf_counter()
+            if now - self._last_event >= interval or batch + 1 == steps:
+                self._last_event = now
+                logs = logs or {}
+                emit(
+                    {
+                        "event": "batch",
+                        "epoch": self._epoch,
+                        "batch": batch + 1,
+                        "steps": steps,
+                        "loss": _num(logs.get("loss")),
+                        "accuracy": _num(logs.get("accuracy")),
+                    }
+                )
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            if self.cancelled:
+                return
+            logs = logs or {}
+            event = {
+                "event": "epoch",
+                "epoch": epoch + 1,
+                "loss": _num(logs.get("loss")),
+                "accuracy": _num(logs.get("accuracy")),
+                "val_loss": _num(logs.get("val_loss")),
+                "val_accuracy": _num(logs.get("val_accuracy")),
+                "seconds": round(time.perf_counter() - self._epoch_start, 3),
+            }
+            self.history.append(event)
+            emit(event)
+
+    return ProgressCallback()
+
+
+def _num(value: Any) -> float | None:
+    return None if value is None else float(value)

@@ -1,0 +1,66 @@
+"""Shared fixtures. GUI tests run headless: the Qt platform is set here, not by hand."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist.npz"
+SHARED_UNIPEN = REPO.parent / "shared" / "data" / "unipen-dev.jsonl"
+
+
+@pytest.fixture(scope="session")
+def mnist_path() -> Path:
+    if not SHARED_MNIST.is_file():
+        pytest.skip(f"needs MNIST at {SHARED_MNIST} (not present on this machine)")
+    return SHARED_MNIST
+
+
+@pytest.fixture(scope="session")
+def unipen_rows() -> list[dict]:
+    import json
+
+    if not SHARED_UNIPEN.is_file():
+        pytest.skip(f"needs the unipen-dev drawings at {SHARED_UNIPEN} (not present on this machine)")
+    with open(SHARED_UNIPEN, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+@pytest.fixture(scope="session")
+def bundled_predictor():
+    from digitscope.model.inference import load_predictor
+    from digitscope.model.modelfile import bundled_model_path
+
+    return load_predictor(bundled_model_path())
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path: Path) -> Path:
+    """A small MNIST-format file made from synthetic strokes: bars of two kinds."""
+    rng = np.random.default_rng(0)
+
+    def make(n: int) -> tuple[np.ndarray, np.ndarray]:
+        x = np.zeros((n, 28, 28), np.uint8)
+        y = rng.integers(0, 10, n).astype(np.uint8)
+        for i, label in enumerate(y):
+            # each class: a bar at a class-specific position and orientation
+            pos = 4 + 2 * int(label)
+            if label % 2:
+                x[i, 4:24, pos : pos + 2] = 255
+            else:
+                x[i, pos : pos + 2, 4:24] = 255
+        return x, y
+
+    x_train, y_train = make(256)
+    x_test, y_test = make(64)
+    path = tmp_path / "tiny-mnist.npz"
+    np.savez_compressed(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return path

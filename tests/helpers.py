@@ -1,0 +1,27 @@
+"""Drawings made by the tests."""
+
+from __future__ import annotations
+
+import math
+
+from digitscope.model.drawing import Drawing
+
+
+def vertical_stroke(width: float = 280, height: float = 280, pen: float = 18) -> Drawing:
+    return Drawing(width, height, pen, [[(140.0, 50.0 + 4 * i) for i in range(46)]])
+
+
+def loop(cx: float = 140, cy: float = 140, rx: float = 60, ry: float = 90, pen: float = 18, size: float = 280) -> Drawing:
+    pts = [(cx + rx * math.sin(t / 40 * 2 * math.pi), cy - ry * math.cos(t / 40 * 2 * math.pi)) for t in range(41)]
+    return Drawing(size, size, pen, [pts])
+
+
+def seven(scale: float = 1.0, dx: float = 0.0, dy: float = 0.0, pen: float = 18.0, size: float = 280.0) -> Drawing:
+    pts = [(80, 60), (200, 60), (180, 110), (150, 170), (130, 230)]
+    return Drawing(size, size, pen * scale, [[(x * scale + dx, y * scale + dy) for x, y in pts]])
+
+
+def transformed(d: Drawing, scale: float, dx: float, dy: float, canvas: float) -> Drawing:
+    return Drawing(
+        canvas, canvas, d.pen_width * scale, [[(x * scale + dx, y * scale + dy) for x, y in s] for s in d.strokes]
+    )

@@ -1,0 +1,89 @@
+"""Inference: the NumPy forward pass equals Keras's own, and activations make sense."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import loop, seven, vertical_stroke
+
+from digitscope.model.preprocess import drawing_to_tensor
+
+
+@pytest.fixture(scope="module")
+def random_cnn():
+    import keras
+
+    from digitscope.model.architecture import build_cnn
+
+    keras.utils.set_random_seed(1)
+    model = build_cnn()
+    # make activations non-trivial: larger biases than the zero init
+    for layer in model.layers:
+        if layer.get_weights():
+            k, b = layer.get_weights()
+            layer.set_weights([k, np.random.default_rng(2).normal(0, 0.05, b.shape).astype(np.float32)])
+    return model
+
+
+def test_architecture_is_the_classic_cnn(random_cnn):
+    from digitscope.model.architecture import LAYER_NAMES
+
+    assert [layer.name for layer in random_cnn.layers] == list(LAYER_NAMES)
+    assert random_cnn.count_params() == 1_199_882
+
+
+@pytest.mark.parametrize("make", [seven, loop, vertical_stroke])
+def test_numpy_forward_equals_keras(random_cnn, make):
+    import keras
+
+    from digitscope.model.inference import Predictor
+
+    x = drawing_to_tensor(make())
+    pred = Predictor(random_cnn).predict(x)
+    ref = np.asarray(random_cnn(x[None, :, :, None], training=False))[0]
+    np.testing.assert_allclose(pred.probabilities, ref, atol=1e-5)
+    probe = keras.Model(random_cnn.inputs, [random_cnn.get_layer("conv1").output, random_cnn.get_layer("conv2").output])
+    a1, a2 = (np.asarray(a)[0] for a in probe(x[None, :, :, None]))
+    np.testing.assert_allclose(pred.activations["conv1"], a1, atol=1e-5)
+    np.testing.assert_allclose(pred.activations["conv2"], a2, atol=1e-4)
+
+
+def test_activations_have_shapes_and_respond_to_input(random_cnn):
+    from digitscope.model.inference import Predictor
+
+    p = Predictor(random_cnn)
+    a = p.predict(drawing_to_tensor(seven()))
+    b = p.predict(drawing_to_tensor(loop()))
+    assert a.activations["conv1"].shape == (26, 26, 32)
+    assert a.activations["conv2"].shape == (24, 24, 64)
+    assert not np.allclose(a.activations["conv1"], b.activations["conv1"])
+    assert not np.allclose(a.activations["conv2"], b.activations["conv2"])
+    assert abs(float(a.probabilities.sum()) - 1.0) < 1e-5
+
+
+def test_other_models_fall_back_to_keras():
+    import keras
+
+    from digitscope.model.inference import Predictor
+
+    dense = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+    p = Predictor(dense)
+    assert p.weights is None
+    x = drawing_to_tensor(seven())
+    pred = p.predict(x)
+    np.testing.assert_allclose(pred.probabilities, np.asarray(dense(x[None, :, :, None]))[0], atol=1e-6)
+    assert pred.activations == {}
+
+
+def test_bundled_model_reads_simple_drawings(bundled_predictor):
+    assert bundled_predictor.predict(drawing_to_tensor(vertical_stroke())).digit == 1
+    assert bundled_predictor.predict(drawing_to_tensor(loop())).digit == 0
+    assert bundled_predictor.predict(drawing_to_tensor(seven())).digit == 7
+
+
+def test_bundled_model_reads_pen_drawings(bundled_predictor, unipen_rows):
+    from digitscope.model.drawing import Drawing
+
+    rows = unipen_rows[::43][:100]
+    hits = sum(bundled_predictor.predict(drawing_to_tensor(Drawing.from_json(r))).digit == r["label"] for r in rows)
+    assert hits >= 96, f"{hits}/100 unipen-dev drawings read correctly"
