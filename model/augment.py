@@ -17,15 +17,17 @@ from typing import Any
 class AugmentConfig:
     """Ranges of the random changes (uniform in ±range unless noted)."""
 
-    rotation_deg: float = 12.0
-    shear: float = 0.25
-    scale_low: float = 0.85
+    #: Share of the images changed at all; the rest are seen as they are.
+    probability: float = 0.85
+    rotation_deg: float = 10.0
+    shear: float = 0.2
+    scale_low: float = 0.88
     scale_high: float = 1.1
-    aspect: float = 0.1
+    aspect: float = 0.08
     shift_px: float = 2.0
-    #: Stroke weight blend in [thin_low, bold_high]: <0 blends towards erosion, >0 towards dilation.
-    thin_low: float = -0.7
-    bold_high: float = 0.4
+    #: Stroke weight in [thin_low, bold_high]: < 0 thinner, > 0 bolder.
+    thin_low: float = -0.6
+    bold_high: float = 0.3
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -36,7 +38,7 @@ def augment_batch(images: Any, seed: Any, cfg: AugmentConfig = AugmentConfig()) 
     import tensorflow as tf
 
     n = tf.shape(images)[0]
-    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=7)
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=8)
 
     def uniform(i: int, low: float, high: float) -> tf.Tensor:
         return tf.random.stateless_uniform([n], seed=seeds[i], minval=low, maxval=high)
@@ -48,6 +50,10 @@ def augment_batch(images: Any, seed: Any, cfg: AugmentConfig = AugmentConfig()) 
     tx = uniform(4, -cfg.shift_px, cfg.shift_px)
     ty = uniform(5, -cfg.shift_px, cfg.shift_px)
     weight = uniform(6, cfg.thin_low, cfg.bold_high)
+    keep = tf.cast(uniform(7, 0.0, 1.0) >= cfg.probability, tf.float32)  # 1: leave the image as it is
+    angle, shear, tx, ty, weight = (v * (1.0 - keep) for v in (angle, shear, tx, ty, weight))
+    scale = scale * (1.0 - keep) + keep
+    aspect = aspect * (1.0 - keep) + keep
 
     # Forward map (output = M @ input): scale·aspect, then shear (slant), then rotation.
     sx, sy = scale * aspect, scale / aspect

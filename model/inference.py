@@ -16,6 +16,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .architecture import CONV_LAYERS
+from .cnn_file import KERNEL_SHAPES, read_cnn_weights
 
 
 @dataclass
@@ -37,31 +38,28 @@ class Prediction:
 class CnnWeights:
     """The CNN's weights as NumPy arrays, laid out for the im2col forward pass."""
 
-    def __init__(self, model: Any) -> None:
-        layers = {layer.name: layer for layer in model.layers}
-        k1, self.b1 = (np.asarray(w, np.float32) for w in layers["conv1"].get_weights())
-        k2, self.b2 = (np.asarray(w, np.float32) for w in layers["conv2"].get_weights())
+    def __init__(self, layers: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+        k1, self.b1 = (np.asarray(w, np.float32) for w in layers["conv1"])
+        k2, self.b2 = (np.asarray(w, np.float32) for w in layers["conv2"])
         self.kernel1 = k1  # (3, 3, 1, 32), kept for display
         self.w1 = np.ascontiguousarray(k1.reshape(9, 32))
         # im2col windows come out as (cin, kh, kw): reorder the kernel to match.
         self.w2 = np.ascontiguousarray(k2.transpose(2, 0, 1, 3).reshape(-1, k2.shape[3]))
-        self.w3, self.b3 = (np.asarray(w, np.float32) for w in layers["dense"].get_weights())
-        self.w4, self.b4 = (np.asarray(w, np.float32) for w in layers["probabilities"].get_weights())
+        self.w3, self.b3 = (np.asarray(w, np.float32) for w in layers["dense"])
+        self.w4, self.b4 = (np.asarray(w, np.float32) for w in layers["probabilities"])
 
-    @staticmethod
-    def matches(model: Any) -> bool:
-        """True when the model is the CNN of :mod:`.architecture` (by layer names and shapes)."""
+    @classmethod
+    def from_keras(cls, model: Any) -> CnnWeights | None:
+        """The weights of a Keras model, or None unless it is the CNN (by layer names and shapes)."""
         names = {layer.name: layer for layer in model.layers}
         try:
-            return (
-                all(n in names for n in ("conv1", "conv2", "pool", "flatten", "dense", "probabilities"))
-                and tuple(names["conv1"].get_weights()[0].shape) == (3, 3, 1, 32)
-                and tuple(names["conv2"].get_weights()[0].shape) == (3, 3, 32, 64)
-                and tuple(names["dense"].get_weights()[0].shape) == (9216, 128)
-                and tuple(names["probabilities"].get_weights()[0].shape) == (128, 10)
-            )
-        except (IndexError, AttributeError):
-            return False
+            layers = {n: tuple(names[n].get_weights()) for n in KERNEL_SHAPES}
+        except (KeyError, AttributeError):
+            return None
+        for name, shape in KERNEL_SHAPES.items():
+            if len(layers[name]) != 2 or tuple(layers[name][0].shape) != shape:
+                return None
+        return cls(layers)  # type: ignore[arg-type]
 
 
 def cnn_forward(w: CnnWeights, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -84,6 +82,18 @@ def cnn_forward(w: CnnWeights, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     return _softmax(logits), a1, a2
 
 
+def cnn_forward_batch(w: CnnWeights, x: np.ndarray) -> np.ndarray:
+    """Probabilities for a batch (N, 28, 28) → (N, 10), same arithmetic as :func:`cnn_forward`."""
+    n = len(x)
+    p1 = sliding_window_view(x, (3, 3), axis=(1, 2)).reshape(n * 676, 9)
+    a1 = np.maximum(p1 @ w.w1 + w.b1, 0.0).reshape(n, 26, 26, 32)
+    p2 = sliding_window_view(a1, (3, 3), axis=(1, 2)).reshape(n * 576, 288)
+    a2 = np.maximum(p2 @ w.w2 + w.b2, 0.0).reshape(n, 12, 2, 12, 2, 64)
+    pooled = a2.max(axis=(2, 4)).reshape(n, -1)
+    h = np.maximum(pooled @ w.w3 + w.b3, 0.0)
+    return _softmax(h @ w.w4 + w.b4)
+
+
 def _softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=-1, keepdims=True)
     e = np.exp(z)
@@ -91,19 +101,40 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 
 class Predictor:
-    """A loaded model, ready for many single-sample calls."""
+    """A loaded model, ready for many single-sample calls.
 
-    def __init__(self, model: Any, path: Path | None = None, metadata: dict[str, Any] | None = None) -> None:
-        self.model = model
+    Built from NumPy weights (the CNN: no TensorFlow needed), from a Keras
+    model, or both. The Keras model of a file is loaded on first use.
+    """
+
+    def __init__(
+        self,
+        model: Any = None,
+        path: Path | None = None,
+        metadata: dict[str, Any] | None = None,
+        weights: CnnWeights | None = None,
+    ) -> None:
+        if model is None and weights is None:
+            raise ValueError("a Predictor needs a Keras model or CNN weights")
+        self._model = model
         self.path = path
         self.metadata = metadata or {}
-        self.weights = CnnWeights(model) if CnnWeights.matches(model) else None
+        self.weights = weights if weights is not None else CnnWeights.from_keras(model)
         self._blas = _single_thread_blas()
         self._keras_fn: Any = None
 
     @property
+    def model(self) -> Any:
+        """The Keras model (loaded from ``path`` on first use, importing TensorFlow)."""
+        if self._model is None:
+            from .modelfile import load_keras_model
+
+            self._model = load_keras_model(self.path)
+        return self._model
+
+    @property
     def name(self) -> str:
-        return self.path.name if self.path else getattr(self.model, "name", "model")
+        return self.path.name if self.path else getattr(self._model, "name", "model")
 
     def predict(self, x: np.ndarray) -> Prediction:
         """Probabilities and conv activations for one (28, 28) float32 image in [0, 1]."""
@@ -114,13 +145,16 @@ class Predictor:
             return Prediction(probs, {"conv1": a1, "conv2": a2})
         return self._predict_keras(x)
 
-    def probabilities(self, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
+    def probabilities(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Probabilities for many images (N, 28, 28[, 1]), in batches (for evaluation)."""
-        images = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28, 1)
-        out = [
-            np.asarray(self.model.predict_on_batch(images[i : i + batch_size]))
-            for i in range(0, len(images), batch_size)
-        ]
+        images = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28)
+        out = []
+        for i in range(0, len(images), batch_size):
+            chunk = images[i : i + batch_size]
+            if self.weights is not None:
+                out.append(cnn_forward_batch(self.weights, chunk))
+            else:
+                out.append(np.asarray(self.model.predict_on_batch(chunk[..., None])))
         return np.concatenate(out) if out else np.zeros((0, 10), np.float32)
 
     def _predict_keras(self, x: np.ndarray) -> Prediction:
@@ -141,7 +175,12 @@ def _keras_multi_output(model: Any) -> Any:
     convs = [model.get_layer(n).output for n in CONV_LAYERS if n in names]
     multi = keras.Model(model.inputs, [*convs, model.outputs[0]])
     fn = tf.function(lambda t: multi(t, training=False), reduce_retracing=True)
-    return lambda x: [o.numpy() for o in fn(tf.constant(x))]
+
+    def call(x: np.ndarray) -> list[np.ndarray]:
+        outs = fn(tf.constant(x))
+        return [o.numpy() for o in (outs if isinstance(outs, (list, tuple)) else [outs])]
+
+    return call
 
 
 class _NoLimit:
@@ -177,8 +216,15 @@ class _ReusableLimit:
 
 
 def load_predictor(path: str | Path) -> Predictor:
-    """Load a model file (checked) and its metadata into a :class:`Predictor`."""
-    from .modelfile import load_keras_model, read_metadata
+    """Load a model file (checked) and its metadata into a :class:`Predictor`.
 
-    p = Path(path)
+    The CNN is read without TensorFlow (:mod:`.cnn_file`); any other model
+    goes through Keras, which checks its shapes.
+    """
+    from .modelfile import check_model_file, load_keras_model, read_metadata
+
+    p = check_model_file(path)
+    layers = read_cnn_weights(p)
+    if layers is not None:
+        return Predictor(path=p, metadata=read_metadata(p), weights=CnnWeights(layers))
     return Predictor(load_keras_model(p), p, read_metadata(p))

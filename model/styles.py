@@ -46,8 +46,8 @@ def slash_zero(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return img
     x0, y0, x1, y1 = box
     cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0
-    half_h = (y1 - y0) / 2.0 * rng.uniform(0.9, 1.25)
-    half_w = (x1 - x0) / 2.0 * rng.uniform(0.7, 1.2)
+    half_h = (y1 - y0) / 2.0 * rng.uniform(0.9, 1.4)
+    half_w = (x1 - x0) / 2.0 * rng.uniform(0.8, 2.0)
     if rng.random() < 0.2:  # some slash the other way
         half_w = -half_w
     line = _segment(cx - half_w, cy + half_h, cx + half_w, cy - half_h, stroke_width(img) * rng.uniform(0.8, 1.1))
@@ -64,15 +64,22 @@ def flag_one(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     cols = np.flatnonzero(img[top_row] > 0.5)
     tx, ty = float(cols.mean()) + 0.5, y0 + 0.5
     height = y1 - y0
-    length = height * rng.uniform(0.25, 0.5)
+    length = height * rng.uniform(0.25, 0.55)
     angle = np.radians(rng.uniform(15.0, 45.0))  # below the horizontal, towards the left
     line = _segment(tx, ty, tx - length * np.cos(angle), ty + length * np.sin(angle), stroke_width(img) * rng.uniform(0.8, 1.1))
     return np.maximum(img, line.astype(img.dtype))
 
 
-def add_style_variants(x: np.ndarray, labels: np.ndarray, seed: int, fraction: float = 0.3) -> np.ndarray:
+def add_style_variants(x: np.ndarray, labels: np.ndarray, seed: int, fraction: float = 0.35) -> np.ndarray:
     """Return a copy of float images (N, 28, 28[, 1]) where ``fraction`` of the zeros are
-    slashed and ``fraction`` of the ones are flagged. ``labels`` are integers."""
+    slashed and ``fraction`` of the ones are flagged. ``labels`` are integers.
+
+    A changed digit is normalised again (20×20 box, centre of mass) as a
+    drawing with that extra stroke would be: an overshooting slash makes the
+    oval smaller, a flag makes the one wider.
+    """
+    from .preprocess import EmptyInputError, image_to_tensor
+
     out = x.copy()
     flat = out.reshape(-1, 28, 28)
     rng = np.random.default_rng(seed)
@@ -80,5 +87,8 @@ def add_style_variants(x: np.ndarray, labels: np.ndarray, seed: int, fraction: f
         idx = np.flatnonzero(labels == digit)
         chosen = idx[rng.random(len(idx)) < fraction]
         for i in chosen:
-            flat[i] = change(flat[i], rng)
+            try:
+                flat[i] = image_to_tensor(change(flat[i], rng))
+            except EmptyInputError:
+                continue
     return out

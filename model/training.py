@@ -38,7 +38,7 @@ class TrainConfig:
     learning_rate: float = 1e-3
     augment: bool = True
     #: With ``augment``: slash a share of the zeros and flag a share of the ones (see :mod:`.styles`).
-    style_variants: float = 0.3
+    style_variants: float = 0.35
     validation_split: float = 0.1
     augment_config: AugmentConfig = field(default_factory=AugmentConfig)
     #: Seconds between batch progress events (epoch events always come).

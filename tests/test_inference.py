@@ -28,7 +28,7 @@ def random_cnn():
 def test_architecture_is_the_classic_cnn(random_cnn):
     from digitscope.model.architecture import LAYER_NAMES
 
-    assert [layer.name for layer in random_cnn.layers] == list(LAYER_NAMES)
+    assert [layer.name for layer in random_cnn.layers] == ["image", *LAYER_NAMES]
     assert random_cnn.count_params() == 1_199_882
 
 

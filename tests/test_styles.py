@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from digitscope.model.styles import add_style_variants
+from digitscope.model.preprocess import centre_of_mass
+from digitscope.model.styles import add_style_variants, flag_one, slash_zero
 
 
 def digits() -> tuple[np.ndarray, np.ndarray]:
@@ -18,19 +19,29 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_zero_gets_a_slash_through_its_middle():
-    x, y = digits()
-    out = add_style_variants(x, y, seed=0, fraction=1.0)
-    assert out[0, 13, 13] > 0.5 and x[0, 13, 13] == 0, "the centre of the zero is now inked"
-    assert (out[0] >= x[0]).all(), "nothing is erased"
+    x, _ = digits()
+    out = slash_zero(x[0], np.random.default_rng(0))
+    assert out[13, 13] > 0.5 and x[0, 13, 13] == 0, "the centre of the zero is now inked"
+    assert (out >= x[0]).all(), "nothing is erased"
 
 
 def test_one_gets_a_flag_to_the_left_of_its_top():
-    x, y = digits()
-    out = add_style_variants(x, y, seed=0, fraction=1.0)
-    added = out[1] - x[1]
-    rows, cols = np.nonzero(added > 0.5)
+    x, _ = digits()
+    out = flag_one(x[1], np.random.default_rng(0))
+    rows, cols = np.nonzero(out - x[1] > 0.5)
     assert len(rows) > 3
     assert cols.mean() < 13 and rows.mean() < 12, "the flag hangs left of the top"
+
+
+def test_changed_digits_are_normalised_again():
+    x, y = digits()
+    out = add_style_variants(x, y, seed=0, fraction=1.0)
+    for img in out[:2]:
+        cy, cx = centre_of_mass(img)
+        assert abs(cy - 14) <= 0.5 and abs(cx - 14) <= 0.5
+        rows = np.flatnonzero((img > 0.2).any(axis=1))
+        cols = np.flatnonzero((img > 0.2).any(axis=0))
+        assert 19 <= max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1) <= 21
 
 
 def test_other_digits_and_fraction_zero_are_untouched():

@@ -17,13 +17,16 @@ def test_one_epoch_lowers_the_loss(tiny_mnist):
     data = load_mnist(tiny_mnist)
     x, y = as_inputs(data.x_train), one_hot(data.y_train)
     model = build_cnn()
-    model.compile(loss="categorical_crossentropy")
-    before = float(model.evaluate(x, y, verbose=0))
+
+    def loss() -> float:
+        p = np.asarray(model(x, training=False))
+        return float(-np.mean(np.log(np.clip((p * y).sum(axis=1), 1e-7, 1.0))))
+
+    before = loss()
     events: list[dict] = []
     result = train_model(x, y, TrainConfig(epochs=1, batch_size=32, validation_split=0.25), model=model, progress=events.append)
-    model.compile(loss="categorical_crossentropy")
-    after = float(model.evaluate(x, y, verbose=0))
-    assert after < before
+    after = loss()
+    assert after < 0.9 * before
     kinds = [e["event"] for e in events]
     assert kinds[0] == "start" and kinds[-1] == "epoch" and "batch" in kinds
     assert events[-1]["val_accuracy"] is not None
