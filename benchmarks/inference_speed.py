@@ -26,7 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 
 from digitscope.model.drawing import Drawing
-from digitscope.model.inference import Predictor, _keras_multi_output, load_predictor
+from digitscope.model.inference import Predictor, _keras_multi_output, limit_blas_threads, load_predictor
 from digitscope.model.modelfile import bundled_model_path
 from digitscope.model.preprocess import drawing_to_tensor
 
@@ -67,6 +67,7 @@ def main() -> int:
     ap.add_argument("--model", default=str(bundled_model_path()))
     ap.add_argument("--calls", type=int, default=500)
     args = ap.parse_args()
+    limit_blas_threads()  # as the app and the CLI do
     predictor: Predictor = load_predictor(args.model)
     items = drawings(args.calls)
     tensors = [drawing_to_tensor(d) for d in items]

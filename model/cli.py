@@ -89,9 +89,10 @@ def _open_gui() -> int:
 
 
 def _load(model_arg: str | None) -> Any:
-    from .inference import load_predictor
+    from .inference import limit_blas_threads, load_predictor
     from .modelfile import bundled_model_path
 
+    limit_blas_threads()
     return load_predictor(model_arg or bundled_model_path())
 
 

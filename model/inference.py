@@ -1,8 +1,8 @@
 """Inference: probabilities and convolution activations for one sample at a time.
 
 For the CNN of :mod:`.architecture` the forward pass runs in NumPy from the
-Keras weights (im2col + one GEMM per layer, single-threaded BLAS): about
-0.4 ms per sample, against ~40 ms for ``model.predict`` per call. Any other
+Keras weights (im2col + one GEMM per layer; see :func:`limit_blas_threads`):
+about 0.4 ms per sample, against ~40 ms for ``model.predict`` per call. Any other
 10-class model that takes (28, 28, 1) falls back to a compiled Keras call.
 """
 
@@ -120,7 +120,6 @@ class Predictor:
         self.path = path
         self.metadata = metadata or {}
         self.weights = weights if weights is not None else CnnWeights.from_keras(model)
-        self._blas = _single_thread_blas()
         self._keras_fn: Any = None
 
     @property
@@ -140,8 +139,7 @@ class Predictor:
         """Probabilities and conv activations for one (28, 28) float32 image in [0, 1]."""
         x = np.asarray(x, dtype=np.float32).reshape(28, 28)
         if self.weights is not None:
-            with self._blas:
-                probs, a1, a2 = cnn_forward(self.weights, x)
+            probs, a1, a2 = cnn_forward(self.weights, x)
             return Prediction(probs, {"conv1": a1, "conv2": a2})
         return self._predict_keras(x)
 
@@ -183,36 +181,19 @@ def _keras_multi_output(model: Any) -> Any:
     return call
 
 
-class _NoLimit:
-    def __enter__(self) -> None:
-        return None
+def limit_blas_threads() -> None:
+    """Run NumPy's BLAS on one thread, process-wide. Call once, early, from the main thread.
 
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-def _single_thread_blas() -> Any:
-    """A context that runs BLAS on one thread: for 600×288 GEMMs, extra threads only add
-    synchronisation, and on a busy machine a 2-thread call can be many times slower."""
+    The forward pass is a few GEMMs of about 600×300: extra BLAS threads only
+    add synchronisation, and on a busy machine a 2-thread call can take many
+    times longer. Changing the limit per call is not an option: OpenBLAS can
+    hang when its thread count changes while another thread is inside BLAS.
+    """
     try:
-        from threadpoolctl import ThreadpoolController
+        from threadpoolctl import threadpool_limits
     except ImportError:
-        return _NoLimit()
-    controller = ThreadpoolController()
-    return _ReusableLimit(controller)
-
-
-class _ReusableLimit:
-    def __init__(self, controller: Any) -> None:
-        self._controller = controller
-        self._active: Any = None
-
-    def __enter__(self) -> None:
-        self._active = self._controller.limit(limits=1, user_api="blas")
-
-    def __exit__(self, *exc: object) -> None:
-        self._active.restore_original_limits()
-        self._active = None
+        return
+    threadpool_limits(limits=1, user_api="blas")
 
 
 def load_predictor(path: str | Path) -> Predictor:

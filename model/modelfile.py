@@ -103,7 +103,7 @@ def save_model(model: Any, path: str | Path, metadata: dict[str, Any]) -> Path:
     target = Path(path)
     if target.suffix != ".keras":
         raise ModelFileError(f"model files end in .keras, got {target.name}")
-    clean = keras.models.clone_model(model)
+    clean = keras.Model.from_config(model.get_config())  # uncompiled: no optimiser state
     clean.set_weights(model.get_weights())
     meta_bytes = (json.dumps(metadata, indent=2, sort_keys=True) + "\n").encode("utf-8")
     with atomic_path(target, suffix=".keras") as tmp:

@@ -40,6 +40,8 @@ class TrainConfig:
     #: With ``augment``: slash a share of the zeros and flag a share of the ones (see :mod:`.styles`).
     style_variants: float = 0.35
     validation_split: float = 0.1
+    #: Keep an exponential moving average of the weights and end with it (runs of ≥ 2,000 steps).
+    ema_momentum: float = 0.999
     augment_config: AugmentConfig = field(default_factory=AugmentConfig)
     #: Seconds between batch progress events (epoch events always come).
     batch_event_interval: float = 0.25
@@ -94,8 +96,9 @@ def train_model(
     schedule = keras.optimizers.schedules.CosineDecay(
         config.learning_rate, decay_steps=max(1, steps * config.epochs), alpha=0.01
     )
+    use_ema = config.ema_momentum > 0 and steps * config.epochs >= 2000
     model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
+        optimizer=keras.optimizers.Adam(schedule, use_ema=use_ema, ema_momentum=config.ema_momentum),
         loss="categorical_crossentropy",
         metrics=["accuracy"],
     )

@@ -1,0 +1,51 @@
+"""The About box's text: version, model metadata, library versions."""
+
+from __future__ import annotations
+
+import html
+from importlib import metadata as importlib_metadata
+from typing import Any
+
+from PySide6 import __version__ as pyside_version
+from PySide6.QtCore import qVersion
+
+from .. import __version__
+
+
+def _dist_version(*names: str) -> str:
+    for name in names:
+        try:
+            return importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            continue
+    return "not installed"
+
+
+def about_text(predictor: Any) -> str:
+    """Rich text for the About box (library versions read without importing TensorFlow)."""
+    lines = [
+        f"<h3>Digitscope {html.escape(__version__)}</h3>",
+        "<p>Draw a digit and watch a convolutional network read it, live.</p>",
+    ]
+    if predictor is not None:
+        meta = predictor.metadata
+        lines.append(f"<p><b>Model:</b> {html.escape(str(predictor.path))}<br>")
+        if "test_accuracy" in meta:
+            lines.append(f"MNIST test accuracy: {100 * meta['test_accuracy']:.2f}%<br>")
+        for key, label in (("epochs", "Epochs"), ("date", "Trained"), ("command", "Command")):
+            if key in meta:
+                lines.append(f"{label}: {html.escape(str(meta[key]))}<br>")
+        lines.append("</p>")
+    else:
+        lines.append("<p>No model loaded yet.</p>")
+    lines.append(
+        "<p>TensorFlow {tf} · Keras {keras} · Qt {qt} · PySide6 {pyside} · NumPy {np}</p>".format(
+            tf=_dist_version("tensorflow-cpu", "tensorflow"),
+            keras=_dist_version("keras"),
+            qt=qVersion(),
+            pyside=pyside_version,
+            np=_dist_version("numpy"),
+        )
+    )
+    lines.append("<p>Trained on MNIST (LeCun, Cortes, Burges; CC BY-SA 3.0).</p>")
+    return "\n".join(lines)

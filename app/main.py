@@ -1,0 +1,33 @@
+"""Start the app: the window first, the model afterwards, in the background."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+
+def create_window(argv: Sequence[str] | None = None) -> tuple[Any, Any]:
+    """The application and its main window, shown, with the model loading in the background.
+
+    TensorFlow is not imported on this path: the bundled CNN is read with NumPy
+    and h5py (see ``model/cnn_file.py``).
+    """
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(list(argv if argv is not None else sys.argv))
+    app.setApplicationName("Digitscope")
+    app.setOrganizationName("Digitscope")
+
+    from ..model.modelfile import bundled_model_path
+    from .window import MainWindow
+
+    window = MainWindow(bundled_model=bundled_model_path(), lazy_views=True)
+    window.show_when_ready()
+    return app, window
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Open the main window and run the event loop until it closes."""
+    app, _window = create_window(argv)
+    return app.exec()

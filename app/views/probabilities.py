@@ -1,0 +1,65 @@
+"""The network's answer: a large predicted digit with its confidence, and ten bars."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+BAR = pg.mkBrush("#9aa7b8")
+TOP = pg.mkBrush("#2f7de1")
+
+
+class ProbabilityView(QWidget):
+    """Softmax probabilities as bars 0–9 (top class highlighted) under the predicted digit."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.digit_label = QLabel("–")
+        self.digit_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.digit_label.setStyleSheet("font-size: 64px; font-weight: 600; color: #1f2a37;")
+        self.caption = QLabel("Draw a digit")
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.caption.setStyleSheet("font-size: 15px; color: #56606d;")
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.hideButtons()
+        self.plot.setYRange(0, 1, padding=0.02)
+        self.plot.setXRange(-0.6, 9.6, padding=0)
+        self.plot.getAxis("bottom").setTicks([[(i, str(i)) for i in range(10)]])
+        self.plot.getAxis("left").setTicks([[(v, f"{int(v * 100)}%") for v in (0, 0.25, 0.5, 0.75, 1.0)]])
+        self.plot.setLabel("left", "probability")
+        self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brushes=[BAR] * 10, pen=None)
+        self.plot.addItem(self.bars)
+        self.plot.setMinimumHeight(160)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.digit_label)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.plot, 1)
+        self.probabilities: np.ndarray | None = None
+
+    def show_probabilities(self, probs: np.ndarray) -> None:
+        """Show a prediction."""
+        probs = np.asarray(probs, dtype=np.float64)
+        top = int(np.argmax(probs))
+        brushes = [TOP if i == top else BAR for i in range(10)]
+        self.bars.setOpts(height=probs, brushes=brushes)
+        _set_text(self.digit_label, str(top))
+        _set_text(self.caption, f"{100 * probs[top]:.1f}% sure")
+        self.probabilities = probs
+
+    def show_message(self, message: str) -> None:
+        """No prediction to show (empty canvas, model loading...): no bars, no fake class."""
+        self.bars.setOpts(height=np.zeros(10), brushes=[BAR] * 10)
+        _set_text(self.digit_label, "–")
+        _set_text(self.caption, message)
+        self.probabilities = None
+
+
+def _set_text(label: QLabel, text: str) -> None:
+    """Set a label's text only when it changes (a relayout per update is wasted work)."""
+    if label.text() != text:
+        label.setText(text)

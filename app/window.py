@@ -1,0 +1,439 @@
+"""The main window: canvas on the left, live views on the right, menus, status bar."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..model.architecture import CONV_SHAPES
+from ..model.drawing import DrawingError, load_drawing, save_drawing
+from .canvas import DrawingCanvas
+from .workers import InferenceWorker, ModelLoader, Reading
+
+if TYPE_CHECKING:
+    from .views.map_detail import MapDetailDialog
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff)"
+DRAWING_FILTER = "Digitscope drawings (*.json)"
+
+
+class MainWindow(QMainWindow):
+    """Draw on the left; see what the network sees and decides on the right."""
+
+    readingShown = Signal(object)  # Reading, after the views were updated (for tests and benchmarks)
+
+    def __init__(self, settings: QSettings | None = None, bundled_model: Path | None = None, lazy_views: bool = False) -> None:
+        """``lazy_views`` defers the pyqtgraph views (and pyqtgraph's import) until
+        :meth:`show_when_ready`, so the window appears sooner."""
+        super().__init__()
+        self.settings = settings or QSettings("Digitscope", "Digitscope")
+        self.bundled_model = bundled_model
+        self.setWindowTitle("Digitscope")
+        self.setAcceptDrops(True)
+        self.predictor: Any = None
+        self.loading_path: Path | None = None
+        self.latest_seq = 0
+        self.latest: Reading | None = None
+        self.details: list[MapDetailDialog] = []
+
+        from ..model.inference import limit_blas_threads
+
+        limit_blas_threads()  # here, before the worker threads start
+        # The reading thread gives up the GIL in every NumPy/Pillow call; with the
+        # default 5 ms switch interval each hand-back can wait a full interval
+        # behind the busy GUI thread, turning a 1 ms reading into tens of ms.
+        sys.setswitchinterval(min(sys.getswitchinterval(), 0.0005))
+        self.canvas = DrawingCanvas()
+        self.views_ready = False
+        self._build_layout()
+        self._build_menus()
+        self.statusBar().showMessage("Loading the model…")
+
+        self.worker = InferenceWorker()
+        self.worker.ready.connect(self._show_reading)
+        self.loader = ModelLoader()
+        self.loader.loaded.connect(self._model_loaded)
+        self.loader.failed.connect(self._model_failed)
+        self.canvas.changed.connect(self.request_reading)
+        self._restore_settings()
+        if not lazy_views:
+            self.build_views()
+
+    def build_views(self) -> None:
+        """Create the live views (imports pyqtgraph) in their places."""
+        if self.views_ready:
+            return
+        from .views.feature_maps import FeatureMapView
+        from .views.input_image import InputView
+        from .views.probabilities import ProbabilityView
+
+        self.probabilities = ProbabilityView()
+        self.input_view = InputView()
+        self.maps = {
+            "conv1": FeatureMapView("conv1", CONV_SHAPES["conv1"], cols=8),
+            "conv2": FeatureMapView("conv2", CONV_SHAPES["conv2"], cols=8),
+        }
+        self.right_layout.addWidget(self.probabilities, 3)
+        caption = QLabel("What the network sees (28×28)")
+        caption.setStyleSheet("color: #56606d;")
+        self.right_layout.addWidget(caption)
+        self.right_layout.addWidget(self.input_view, 2)
+        self.maps_layout.addWidget(self.maps["conv1"], 1)
+        self.maps_layout.addWidget(self.maps["conv2"], 1)
+        for view in self.maps.values():
+            view.mapClicked.connect(self.show_map_detail)
+            view.hovered.connect(self._hover_text)
+        self.probabilities.show_message("Draw a digit")
+        self.views_ready = True
+        if self.latest is not None:
+            self._show_reading(self.latest)
+
+    # ------------------------------------------------------------------ layout
+
+    def _build_layout(self) -> None:
+        tools = QHBoxLayout()
+        tools.addWidget(QLabel("Pen"))
+        self.pen_slider = QSlider(Qt.Orientation.Horizontal)
+        self.pen_slider.setRange(4, 60)
+        self.pen_slider.setValue(int(self.canvas.pen_width))
+        self.pen_slider.setToolTip("Pen width")
+        self.pen_slider.valueChanged.connect(lambda v: self.canvas.set_pen_width(float(v)))
+        tools.addWidget(self.pen_slider, 1)
+        self.eraser_button = QToolButton()
+        self.eraser_button.setText("Eraser")
+        self.eraser_button.setCheckable(True)
+        self.eraser_button.setToolTip("Erase whole strokes (or right-drag at any time)")
+        self.eraser_button.toggled.connect(self._set_eraser)
+        tools.addWidget(self.eraser_button)
+        for text, slot in (("Undo", self.canvas.undo_stack.undo), ("Redo", self.canvas.undo_stack.redo), ("Clear", self.canvas.clear)):
+            button = QToolButton()
+            button.setText(text)
+            button.clicked.connect(slot)
+            tools.addWidget(button)
+
+        left = QVBoxLayout()
+        left.addWidget(self.canvas, 1)
+        left.addLayout(tools)
+
+        self.right_layout = QVBoxLayout()  # filled by build_views
+        top = QHBoxLayout()
+        top.addLayout(left, 3)
+        top.addLayout(self.right_layout, 2)
+        self.maps_layout = QHBoxLayout()
+
+        body = QVBoxLayout()
+        body.addLayout(top, 3)
+        body.addLayout(self.maps_layout, 2)
+        central = QWidget()
+        central.setLayout(body)
+        self.setCentralWidget(central)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action(file_menu, "&Open drawing…", self.open_drawing_dialog, QKeySequence.StandardKey.Open)
+        self._action(file_menu, "&Save drawing…", self.save_drawing_dialog, QKeySequence.StandardKey.Save)
+        self._action(file_menu, "Open &image…", self.open_image_dialog, "Ctrl+I")
+        self._action(file_menu, "&Export canvas as PNG…", self.export_png_dialog, "Ctrl+E")
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        edit = bar.addMenu("&Edit")
+        undo = self.canvas.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcuts([QKeySequence.StandardKey.Undo])
+        redo = self.canvas.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        edit.addAction(undo)
+        edit.addAction(redo)
+        clear = self._action(edit, "&Clear", self.canvas.clear)
+        clear.setShortcuts([QKeySequence(Qt.Key.Key_Escape), QKeySequence(Qt.Key.Key_Delete)])
+        self.undo_action, self.redo_action, self.clear_action = undo, redo, clear
+
+        model = bar.addMenu("&Model")
+        self._action(model, "&Load model…", self.load_model_dialog)
+        self._action(model, "&Reset to bundled model", self.reset_model)
+
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&About Digitscope", self.show_about)
+
+    def _action(self, menu: Any, text: str, slot: Any, shortcut: Any = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _set_eraser(self, on: bool) -> None:
+        self.canvas.eraser_mode = on
+
+    # ------------------------------------------------------------------ model
+
+    def start(self) -> None:
+        """Begin loading the saved (or bundled) model in the background."""
+        saved = self.settings.value("model/path", "", str)
+        path = Path(saved) if saved and Path(saved).is_file() else self.bundled_model
+        if path is not None:
+            self.load_model(path)
+
+    def load_model(self, path: Path) -> None:
+        self.loading_path = Path(path)
+        self.statusBar().showMessage(f"Loading model {self.loading_path.name}…")
+        self.loader.load(self.loading_path)
+
+    def _model_loaded(self, predictor: Any) -> None:
+        self.predictor = predictor
+        self.worker.set_predictor(predictor)
+        bundled = self.bundled_model is not None and Path(predictor.path) == self.bundled_model
+        self.settings.setValue("model/path", "" if bundled else str(predictor.path))
+        self.statusBar().showMessage(self.model_summary())
+        self.request_reading()
+
+    def _model_failed(self, path: str, message: str) -> None:
+        keep = f"; still using {self.predictor.name}" if self.predictor is not None else ""
+        self.statusBar().showMessage(f"Could not load {Path(path).name}{keep}")
+        QMessageBox.warning(self, "Could not load the model", f"{message}{keep.replace(';', '.')}")
+
+    def model_summary(self) -> str:
+        if self.predictor is None:
+            return "No model loaded"
+        accuracy = self.predictor.metadata.get("test_accuracy")
+        figure = f" — MNIST test accuracy {100 * accuracy:.2f}%" if isinstance(accuracy, (int, float)) else ""
+        return f"Model: {self.predictor.name}{figure}"
+
+    def load_model_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load model", "", "Keras models (*.keras)")
+        if path:
+            self.load_model(Path(path))
+
+    def reset_model(self) -> None:
+        if self.bundled_model is not None:
+            self.settings.setValue("model/path", "")
+            self.load_model(self.bundled_model)
+
+    # ------------------------------------------------------------------ reading
+
+    def request_reading(self) -> None:
+        """Ask the worker to read the current canvas (coalesced: only the latest counts)."""
+        self.latest_seq = self.worker.submit(self.canvas.source())
+
+    def _show_reading(self, reading: Reading) -> None:
+        # Show every reading newer than the one on screen, even if the canvas has
+        # moved on meanwhile: while a stroke is drawn, that keeps the views live.
+        if self.latest is not None and reading.seq <= self.latest.seq:
+            return
+        self.latest = reading
+        if not self.views_ready:
+            return
+        if reading.tensor is None:
+            self.probabilities.show_message(reading.error or "Draw a digit")
+            self.input_view.show_tensor(None)
+            for view in self.maps.values():
+                view.show_activations(None)
+        elif reading.prediction is None:
+            self.probabilities.show_message("Loading the model…")
+            self.input_view.show_tensor(reading.tensor)
+        else:
+            pred = reading.prediction
+            self.probabilities.show_probabilities(pred.probabilities)
+            self.input_view.show_tensor(reading.tensor)
+            for name, view in self.maps.items():
+                view.show_activations(pred.activations.get(name))
+        self._update_details()
+        self.readingShown.emit(reading)
+
+    def _hover_text(self, text: str) -> None:
+        if text:
+            self.statusBar().showMessage(text)
+        else:
+            self.statusBar().showMessage(self.model_summary())
+
+    def show_map_detail(self, layer: str, channel: int) -> MapDetailDialog:
+        from .views.map_detail import MapDetailDialog
+
+        kernel = bias = None
+        weights = getattr(self.predictor, "weights", None)
+        if layer == "conv1" and weights is not None:
+            kernel, bias = weights.kernel1[:, :, 0, channel], float(weights.b1[channel])
+        dialog = MapDetailDialog(layer, channel, kernel, bias, self)
+        dialog.finished.connect(lambda _: self.details.remove(dialog) if dialog in self.details else None)
+        self.details.append(dialog)
+        self._update_details()
+        dialog.show()
+        return dialog
+
+    def _update_details(self) -> None:
+        pred = self.latest.prediction if self.latest is not None else None
+        for dialog in self.details:
+            acts = pred.activations.get(dialog.layer) if pred is not None else None
+            dialog.update_map(None if acts is None else acts[:, :, dialog.channel])
+
+    # ------------------------------------------------------------------ files
+
+    def open_drawing_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open drawing", self._last_dir(), DRAWING_FILTER)
+        if path:
+            self.open_drawing(Path(path))
+
+    def open_drawing(self, path: Path) -> bool:
+        try:
+            drawing = load_drawing(path)
+        except DrawingError as exc:
+            QMessageBox.warning(self, "Could not open the drawing", f"{path.name}: {exc}")
+            return False
+        self.canvas.set_drawing(drawing)
+        self.pen_slider.blockSignals(True)
+        self.pen_slider.setValue(int(round(self.canvas.pen_width)))
+        self.pen_slider.blockSignals(False)
+        self._remember_dir(path)
+        return True
+
+    def save_drawing_dialog(self) -> None:
+        if self.canvas.image_loaded():
+            QMessageBox.information(self, "Nothing to save", "An opened image has no strokes to save; use File → Export canvas as PNG.")
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save drawing", str(Path(self._last_dir()) / "digit.json"), DRAWING_FILTER)
+        if path:
+            self.save_drawing(Path(path))
+
+    def save_drawing(self, path: Path) -> bool:
+        if path.suffix.lower() != ".json":
+            path = path.with_suffix(".json")
+        probs = self.latest.prediction.probabilities if self.latest and self.latest.prediction else None
+        extra = {"predicted": int(np.argmax(probs))} if probs is not None else {}
+        try:
+            save_drawing(self.canvas.drawing(), path, **extra)
+        except OSError as exc:
+            QMessageBox.warning(self, "Could not save the drawing", f"{path}: {exc.strerror or exc}. Nothing was overwritten.")
+            return False
+        self._remember_dir(path)
+        self.statusBar().showMessage(f"Saved {path.name}", 4000)
+        return True
+
+    def open_image_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", self._last_dir(), IMAGE_FILTER)
+        if path:
+            self.open_image(Path(path))
+
+    def open_image(self, path: Path) -> bool:
+        from ..model.preprocess import load_image_gray
+
+        try:
+            gray = load_image_gray(path)
+        except ValueError as exc:
+            QMessageBox.warning(self, "Could not open the image", str(exc))
+            return False
+        self.canvas.set_image(gray, path.name)
+        self._remember_dir(path)
+        return True
+
+    def export_png_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export canvas as PNG", str(Path(self._last_dir()) / "digit.png"), "PNG (*.png)")
+        if path:
+            self.export_png(Path(path))
+
+    def export_png(self, path: Path) -> bool:
+        from ..model.files import atomic_path
+
+        try:
+            with atomic_path(path, suffix=".png") as tmp:
+                if not self.canvas.render_image().save(str(tmp), "PNG"):
+                    raise OSError("the image could not be written")
+        except OSError as exc:
+            QMessageBox.warning(self, "Could not export", f"{path}: {exc}")
+            return False
+        self.statusBar().showMessage(f"Exported {path.name}", 4000)
+        return True
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if self._dropped_path(event) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        path = self._dropped_path(event)
+        if path is None:
+            return
+        event.acceptProposedAction()
+        if path.suffix.lower() == ".json":
+            self.open_drawing(path)
+        else:
+            self.open_image(path)
+
+    @staticmethod
+    def _dropped_path(event: Any) -> Path | None:
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        for url in urls:
+            path = Path(url.toLocalFile())
+            if path.suffix.lower() in IMAGE_SUFFIXES + (".json",):
+                return path
+        return None
+
+    def _last_dir(self) -> str:
+        return self.settings.value("files/last_dir", str(Path.home()), str)
+
+    def _remember_dir(self, path: Path) -> None:
+        self.settings.setValue("files/last_dir", str(path.parent))
+
+    # ------------------------------------------------------------------ about, settings
+
+    def show_about(self) -> None:
+        from .about import about_text
+
+        QMessageBox.about(self, "About Digitscope", about_text(self.predictor))
+
+    def _restore_settings(self) -> None:
+        width = self.settings.value("canvas/pen_width", None)
+        if width is not None:
+            self.canvas.set_pen_width(float(width))
+            self.pen_slider.setValue(int(round(self.canvas.pen_width)))
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1180, 860)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.settings.setValue("canvas/pen_width", self.canvas.pen_width)
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.sync()
+        for dialog in list(self.details):
+            dialog.close()
+        self.worker.stop()
+        self.loader.wait(2000)
+        super().closeEvent(event)
+
+    def show_when_ready(self) -> None:
+        """Show the window; once it has been painted, build the views and start loading the model."""
+        self._started = False
+        self.show()
+        QTimer.singleShot(300, self._after_shown)  # in case no paint comes (e.g. minimised)
+
+    def event(self, event: QEvent) -> bool:
+        handled = super().event(event)
+        if event.type() == QEvent.Type.Paint and getattr(self, "_started", True) is False:
+            QTimer.singleShot(0, self._after_shown)  # the window is on screen: now the heavy part
+        return handled
+
+    def _after_shown(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        self.build_views()
+        self.start()

@@ -1,0 +1,197 @@
+"""Live-reading latency in the real window, driven offscreen by mouse events.
+
+    python benchmarks/gui_latency.py [--interval-ms 4] [--digits 12]
+
+A fast synthetic drawing (unipen-dev digits replayed as mouse strokes, one
+mouse-move every ``--interval-ms``) is sent to the real MainWindow. For every
+move event: the time from the event to the moment the probabilities, the
+28×28 input and both feature-map mosaics hold a reading of that canvas state
+or a newer one (coalesced events wait for the newer state). A 1 ms heartbeat
+timer measures the longest event-loop stall while drawing.
+
+Two designs in the same run:
+* digitscope: the inference worker thread (coalescing, NumPy forward pass);
+* naive: `model.predict` on each event, in the GUI thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+from PySide6.QtCore import QElapsedTimer, QPoint, QSettings, Qt, QTimer
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from digitscope.app.window import MainWindow
+from digitscope.app.workers import Reading
+from digitscope.model.drawing import Drawing
+from digitscope.model.modelfile import bundled_model_path
+
+UNIPEN = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "unipen-dev.jsonl"
+
+
+def strokes_for(count: int) -> list[list[tuple[float, float]]]:
+    """Strokes of ``count`` digits in logical canvas pixels (280×280)."""
+    if UNIPEN.is_file():
+        rows = [json.loads(line) for line in open(UNIPEN, encoding="utf-8")][::97][:count]
+        out = []
+        for row in rows:
+            d = Drawing.from_json(row)
+            k = 280.0 / max(d.width, d.height)
+            out.append([[(x * k, y * k) for x, y in s] for s in d.strokes])
+        return out
+    t = np.linspace(0, 2 * np.pi, 60)
+    return [[list(zip(140 + 60 * np.sin(t), 140 - 90 * np.cos(t)))] for _ in range(count)]
+
+
+class Driver:
+    """Replays strokes as mouse events on a timer and records latencies and stalls."""
+
+    def __init__(self, app: QApplication, window: MainWindow, digits: list, interval_ms: int) -> None:
+        self.app, self.window, self.interval = app, window, interval_ms
+        canvas = window.canvas
+        self.events: list[tuple[str, QPoint]] = []
+        for strokes in digits:
+            self.events.append(("clear", QPoint()))
+            for stroke in strokes:
+                pts = [canvas.to_widget(x, y).toPoint() for x, y in stroke]
+                self.events.append(("press", pts[0]))
+                self.events += [("move", p) for p in pts[1:]]
+                self.events.append(("release", pts[-1]))
+        self.pending: list[tuple[int, float]] = []  # (seq, event time) of moves awaiting a reading
+        self.latencies: list[float] = []
+        self.stall = 0.0
+        self.i = 0
+        window.readingShown.connect(self.shown)
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.timeout.connect(self.step)
+        self.beat = QTimer()
+        self.beat.setTimerType(Qt.TimerType.PreciseTimer)
+        self.beat.setInterval(1)
+        self.beat.timeout.connect(self.heartbeat)
+        self.clock = QElapsedTimer()
+
+    def run(self) -> None:
+        self.clock.start()
+        self.last_beat = time.perf_counter()
+        self.beat.start()
+        self.timer.start(self.interval)
+        self.app.exec()
+
+    def heartbeat(self) -> None:
+        now = time.perf_counter()
+        self.stall = max(self.stall, now - self.last_beat)
+        self.last_beat = now
+
+    def step(self) -> None:
+        if self.i >= len(self.events):
+            if not self.pending:
+                self.timer.stop()
+                self.beat.stop()
+                self.app.quit()
+            return
+        kind, p = self.events[self.i]
+        self.i += 1
+        canvas = self.window.canvas
+        if kind == "clear":
+            canvas.clear()
+            canvas.undo_stack.clear()
+        elif kind == "press":
+            QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, p)
+        elif kind == "release":
+            QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, p)
+        else:
+            t = time.perf_counter()
+            QTest.mouseMove(canvas, p)
+            self.pending.append((self.window.latest_seq, t))
+
+    def shown(self, reading: Reading) -> None:
+        now = time.perf_counter()
+        keep = []
+        for seq, t in self.pending:
+            if seq <= reading.seq:
+                self.latencies.append(now - t)
+            else:
+                keep.append((seq, t))
+        self.pending = keep
+
+
+def naive_reading(window: MainWindow, model) -> None:
+    """Replace the worker with `model.predict` on each event, in the GUI thread."""
+    import keras
+
+    from digitscope.model.inference import Prediction
+    from digitscope.model.preprocess import EmptyInputError, drawing_to_tensor
+
+    probe = keras.Model(model.inputs, [model.get_layer("conv1").output, model.get_layer("conv2").output, model.outputs[0]])
+    seq = [0]
+
+    def request_reading() -> None:
+        seq[0] += 1
+        window.latest_seq = seq[0]
+        try:
+            tensor = drawing_to_tensor(window.canvas.source())
+        except EmptyInputError:
+            window._show_reading(Reading(seq[0], None, None))
+            return
+        a1, a2, probs = probe.predict(tensor[None, :, :, None], verbose=0)
+        window._show_reading(Reading(seq[0], tensor, Prediction(probs[0], {"conv1": a1[0], "conv2": a2[0]})))
+
+    window.canvas.changed.disconnect(window.request_reading)
+    window.canvas.changed.connect(request_reading)
+
+
+def measure(app: QApplication, naive: bool, digits: list, interval_ms: int, settings_dir: Path) -> tuple[np.ndarray, float]:
+    settings = QSettings(str(settings_dir / f"{'naive' if naive else 'ours'}.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings=settings, bundled_model=bundled_model_path())
+    window.resize(1180, 860)
+    loaded = []
+    window.loader.loaded.connect(loaded.append)
+    window.show_when_ready()
+    while not loaded:
+        app.processEvents()
+        time.sleep(0.01)
+    if naive:
+        naive_reading(window, window.predictor.model)
+    driver = Driver(app, window, digits, interval_ms)
+    driver.run()
+    window.close()
+    return np.array(driver.latencies) * 1000.0, driver.stall * 1000.0
+
+
+def main() -> int:
+    import tempfile
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--interval-ms", type=int, default=4)
+    ap.add_argument("--digits", type=int, default=12)
+    args = ap.parse_args()
+    app = QApplication.instance() or QApplication([])
+    digits = strokes_for(args.digits)
+    with tempfile.TemporaryDirectory() as tmp:
+        ours, ours_stall = measure(app, False, digits, args.interval_ms, Path(tmp))
+        naive, naive_stall = measure(app, True, digits, args.interval_ms, Path(tmp))
+    print(f"{args.digits} digits replayed, one mouse-move every {args.interval_ms} ms; latency from event to all views updated")
+    for name, ms, stall in (("digitscope (worker, coalescing)", ours, ours_stall), ("naive (model.predict per event)", naive, naive_stall)):
+        print(
+            f"{name:<34} events {len(ms):5d}  p50 {np.percentile(ms, 50):7.2f} ms  p95 {np.percentile(ms, 95):7.2f} ms"
+            f"  max {ms.max():7.1f} ms  longest stall {stall:6.1f} ms"
+        )
+    print(f"p95 ratio naive/digitscope: {np.percentile(naive, 95) / np.percentile(ours, 95):.1f}×")
+    print(f"targets: p95 ≤ 16 ms ({'met' if np.percentile(ours, 95) <= 16 else 'MISSED'}), "
+          f"longest stall ≤ 50 ms ({'met' if ours_stall <= 50 else 'MISSED'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
