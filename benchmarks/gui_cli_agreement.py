@@ -24,27 +24,16 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
-
-from digitscope.app.window import MainWindow
+from digitscope.app.scripted import open_ready_window
 from digitscope.model.drawing import Drawing, save_drawing
-from digitscope.model.modelfile import bundled_model_path
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 
 UNIPEN = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "unipen-dev.jsonl"
 
 
 def gui_digits(rows: list[dict], settings_path: Path) -> list[int]:
-    app = QApplication.instance() or QApplication([])
-    window = MainWindow(settings=QSettings(str(settings_path), QSettings.Format.IniFormat), bundled_model=bundled_model_path())
-    window.resize(1180, 860)
-    loaded = []
-    window.loader.loaded.connect(loaded.append)
-    window.show_when_ready()
-    while not loaded:
-        app.processEvents()
-        time.sleep(0.01)
+    app, window = open_ready_window(settings_path)
     canvas = window.canvas
     out = []
     for row in rows:

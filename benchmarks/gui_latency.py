@@ -27,14 +27,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
-from PySide6.QtCore import QElapsedTimer, QPoint, QSettings, Qt, QTimer
-from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
-
+from digitscope.app.scripted import open_ready_window
 from digitscope.app.window import MainWindow
 from digitscope.app.workers import Reading
 from digitscope.model.drawing import Drawing
-from digitscope.model.modelfile import bundled_model_path
+from PySide6.QtCore import QElapsedTimer, QPoint, Qt, QTimer
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 UNIPEN = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "unipen-dev.jsonl"
 
@@ -129,7 +128,6 @@ class Driver:
 def naive_reading(window: MainWindow, model) -> None:
     """Replace the worker with `model.predict` on each event, in the GUI thread."""
     import keras
-
     from digitscope.model.inference import Prediction
     from digitscope.model.preprocess import EmptyInputError, drawing_to_tensor
 
@@ -152,15 +150,7 @@ def naive_reading(window: MainWindow, model) -> None:
 
 
 def measure(app: QApplication, naive: bool, digits: list, interval_ms: int, settings_dir: Path) -> tuple[np.ndarray, float]:
-    settings = QSettings(str(settings_dir / f"{'naive' if naive else 'ours'}.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings=settings, bundled_model=bundled_model_path())
-    window.resize(1180, 860)
-    loaded = []
-    window.loader.loaded.connect(loaded.append)
-    window.show_when_ready()
-    while not loaded:
-        app.processEvents()
-        time.sleep(0.01)
+    app, window = open_ready_window(settings_dir / f"{'naive' if naive else 'ours'}.ini")
     if naive:
         naive_reading(window, window.predictor.model)
     driver = Driver(app, window, digits, interval_ms)

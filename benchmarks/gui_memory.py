@@ -21,12 +21,9 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QSettings, Qt
+from digitscope.app.scripted import open_ready_window
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
-
-from digitscope.app.window import MainWindow
-from digitscope.model.modelfile import bundled_model_path
 
 
 def rss_mb() -> float:
@@ -41,16 +38,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--updates", type=int, default=10000)
     args = ap.parse_args()
-    app = QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory() as tmp:
-        window = MainWindow(settings=QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat), bundled_model=bundled_model_path())
-        window.resize(1180, 860)
-        loaded = []
-        window.loader.loaded.connect(loaded.append)
-        window.show_when_ready()
-        while not loaded:
-            app.processEvents()
-            time.sleep(0.01)
+        app, window = open_ready_window(Path(tmp) / "settings.ini")
         canvas = window.canvas
         done = 0
         start_rss = None

@@ -24,7 +24,6 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
-
 from digitscope.model.drawing import Drawing
 from digitscope.model.inference import Predictor, _keras_multi_output, limit_blas_threads, load_predictor
 from digitscope.model.modelfile import bundled_model_path

@@ -21,7 +21,6 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
-
 from digitscope.model.drawing import Drawing
 from digitscope.model.evaluation import evaluate_labels
 from digitscope.model.inference import load_predictor

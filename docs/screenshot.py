@@ -11,42 +11,30 @@ from __future__ import annotations
 import math
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from digitscope.app.scripted import open_ready_window
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
-
-from digitscope.app.window import MainWindow
-from digitscope.model.modelfile import bundled_model_path
 
 OUT = Path(__file__).resolve().parent / "screenshot.png"
 
 
 def three() -> list[list[tuple[float, float]]]:
-    """A hand-like 3: two bowls in one stroke, slightly slanted."""
-    pts = []
-    for i in range(40):  # upper bowl: from upper-left, round to the middle
-        a = math.pi * (-0.85 + 1.55 * i / 39)
-        pts.append((140 + 62 * math.sin(a) + 4 * i / 39, 92 - 52 * math.cos(a)))
-    for i in range(48):  # lower bowl: from the middle, round to lower-left
-        a = math.pi * (-0.45 + 1.35 * i / 47)
-        pts.append((138 + 72 * math.sin(a), 196 - 60 * math.cos(a)))
+    """A hand-drawn-looking 3 in one stroke: upper bowl, a dip to the middle, lower bowl."""
+    pts: list[tuple[float, float]] = []
+    for i in range(36):  # upper bowl: starts upper-left, over the top, round the right, to the middle
+        a = math.radians(-70 + 245 * i / 35)
+        pts.append((142 + 56 * math.sin(a), 94 - 44 * math.cos(a)))
+    for i in range(1, 44):  # lower bowl: from the middle, round the right, ends lower-left
+        a = math.radians(10 + 240 * i / 43)
+        pts.append((146 + 64 * math.sin(a), 190 - 54 * math.cos(a)))
     return [pts]
 
 
 def main() -> int:
-    app = QApplication.instance() or QApplication(sys.argv)
     with tempfile.TemporaryDirectory() as tmp:
-        window = MainWindow(settings=QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat), bundled_model=bundled_model_path())
-        window.resize(1240, 900)
-        loaded = []
-        window.loader.loaded.connect(loaded.append)
-        window.show_when_ready()
-        while not loaded:
-            app.processEvents()
-            time.sleep(0.01)
+        _app, window = open_ready_window(Path(tmp) / "settings.ini", size=(1240, 900))
         canvas = window.canvas
         for stroke in three():
             pts = [canvas.to_widget(x, y).toPoint() for x, y in stroke]

@@ -82,9 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _open_gui() -> int:
     try:
         from ..app.main import run
-    except ImportError:
-        build_parser().print_help()
-        return 0
+    except ImportError as exc:  # e.g. Qt's platform libraries are missing
+        print(f"digitscope: the app cannot start: {exc}", file=sys.stderr)
+        return 1
     return run()
 
 

@@ -6,14 +6,13 @@ import json
 
 import numpy as np
 import pytest
+from digitscope.app.window import MainWindow
+from digitscope.model.drawing import Drawing
+from digitscope.model.modelfile import bundled_model_path
 from helpers import loop, vertical_stroke
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtTest import QTest
-
-from digitscope.app.window import MainWindow
-from digitscope.model.drawing import Drawing, save_drawing
-from digitscope.model.modelfile import bundled_model_path
 
 
 @pytest.fixture
@@ -181,9 +180,8 @@ def test_bad_model_file_keeps_the_previous_model(qtbot, window, tmp_path, monkey
 
 
 def test_image_drag_and_drop(qtbot, window, tmp_path):
-    from PIL import Image
-
     from digitscope.model.preprocess import drawing_to_tensor
+    from PIL import Image
 
     t = drawing_to_tensor(loop())
     path = tmp_path / "zero.png"
@@ -222,3 +220,44 @@ def test_window_accepts_strokes_before_the_model_is_ready(qtbot, settings):
     settle(qtbot, w)
     assert w.latest.prediction.digit == 1, "read as soon as the model is ready"
     w.close()
+
+
+def test_feature_map_hover_and_click_enlarges(qtbot, window):
+    draw_strokes(qtbot, window, loop().strokes)
+    settle(qtbot, window)
+    view = window.maps["conv1"]
+    # the centre of channel 9 (row 1, column 1 of the 8-wide mosaic)
+    local = QPointF(1 * 27 + 13, 1 * 27 + 13)
+    assert view.channel_at(local) == 9
+    assert view.channel_at(QPointF(26.5, 5)) is None, "the gap between maps is no channel"
+    assert view.describe(9).startswith("conv1 · channel 9")
+    pos = view.mapFromScene(view.image.mapToScene(local))
+    with qtbot.waitSignal(view.mapClicked, timeout=3000) as blocker:
+        QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
+    assert blocker.args == ["conv1", 9]
+    dialog = window.details[-1]
+    assert dialog.channel == 9
+    np.testing.assert_allclose(dialog.image.image, window.latest.prediction.activations["conv1"][:, :, 9])
+    assert "kernel" in " ".join(w.text() for w in dialog.findChildren(type(window.probabilities.caption)))
+    draw_strokes(qtbot, window, vertical_stroke().strokes)
+    settle(qtbot, window)
+    np.testing.assert_allclose(dialog.image.image, window.latest.prediction.activations["conv1"][:, :, 9])
+
+
+def test_export_png(qtbot, window, tmp_path):
+    from PIL import Image
+
+    draw_strokes(qtbot, window, vertical_stroke().strokes)
+    path = tmp_path / "digit.png"
+    assert window.export_png(path)
+    pixels = np.asarray(Image.open(path).convert("L"))
+    assert pixels.shape == (560, 560) and pixels.min() < 50 and np.median(pixels) > 200
+
+
+def test_about_names_versions_and_model(qtbot, window):
+    from digitscope.app.about import about_text
+
+    text = about_text(window.predictor)
+    assert "Digitscope" in text and "MNIST test accuracy" in text
+    for name in ("TensorFlow", "Keras", "Qt"):
+        assert name in text

@@ -9,12 +9,11 @@ import sys
 
 import numpy as np
 import pytest
-from helpers import loop, seven, vertical_stroke
-from PIL import Image
-
 from digitscope.model.cli import main
 from digitscope.model.drawing import Drawing, save_drawing
 from digitscope.model.preprocess import drawing_to_tensor
+from helpers import loop, seven, vertical_stroke
+from PIL import Image
 
 
 @pytest.fixture

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import seven
-
 from digitscope.model.drawing import Drawing, DrawingError, load_drawing, parse_drawing, save_drawing
+from helpers import seven
 
 
 def test_save_load_round_trip_is_exact(tmp_path):

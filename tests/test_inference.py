@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import loop, seven, vertical_stroke
-
 from digitscope.model.preprocess import drawing_to_tensor
+from helpers import loop, seven, vertical_stroke
 
 
 @pytest.fixture(scope="module")
 def random_cnn():
     import keras
-
     from digitscope.model.architecture import build_cnn
 
     keras.utils.set_random_seed(1)
@@ -35,7 +33,6 @@ def test_architecture_is_the_classic_cnn(random_cnn):
 @pytest.mark.parametrize("make", [seven, loop, vertical_stroke])
 def test_numpy_forward_equals_keras(random_cnn, make):
     import keras
-
     from digitscope.model.inference import Predictor
 
     x = drawing_to_tensor(make())
@@ -63,7 +60,6 @@ def test_activations_have_shapes_and_respond_to_input(random_cnn):
 
 def test_other_models_fall_back_to_keras():
     import keras
-
     from digitscope.model.inference import Predictor
 
     dense = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from digitscope.model.mnist import ENV_VAR, MnistUnavailable, as_inputs, find_mnist, load_mnist, one_hot
 
 

@@ -6,7 +6,6 @@ import json
 import zipfile
 
 import pytest
-
 from digitscope.model.modelfile import (
     ModelFileError,
     bundled_model_path,
@@ -70,7 +69,6 @@ def test_wrong_shaped_model(tmp_path):
 
 def test_save_writes_model_and_metadata(tmp_path):
     import keras
-
     from digitscope.model.architecture import build_cnn
 
     model = build_cnn()

@@ -6,10 +6,6 @@ import math
 
 import numpy as np
 import pytest
-from helpers import loop, seven, transformed, vertical_stroke
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from digitscope.model.drawing import Drawing, DrawingError
 from digitscope.model.preprocess import (
     EmptyInputError,
@@ -18,6 +14,9 @@ from digitscope.model.preprocess import (
     image_to_tensor,
     ink_is_dark,
 )
+from helpers import loop, seven, transformed, vertical_stroke
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def ink_box(t: np.ndarray, threshold: float = 0.05) -> tuple[int, int]:
@@ -165,9 +164,8 @@ def test_tiny_image_is_upscaled():
 
 
 def test_image_files_of_every_mode(tmp_path):
-    from PIL import Image
-
     from digitscope.model.preprocess import load_image_tensor
+    from PIL import Image
 
     ink = (mnist_like_image() * 255).astype(np.uint8)
     ref = image_to_tensor(mnist_like_image())

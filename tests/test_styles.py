@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 from digitscope.model.preprocess import centre_of_mass
 from digitscope.model.styles import add_style_variants, flag_one, slash_zero
 

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-
 from digitscope.model.mnist import as_inputs, load_mnist, one_hot
 from digitscope.model.training import TrainConfig, TrainingCancelled, train_model
 
@@ -35,7 +34,6 @@ def test_one_epoch_lowers_the_loss(tiny_mnist):
 
 def test_augmentation_keeps_images_valid():
     import tensorflow as tf
-
     from digitscope.model.augment import augment_batch
 
     x = np.zeros((16, 28, 28, 1), np.float32)

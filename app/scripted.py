@@ -1,0 +1,32 @@
+"""A ready window for scripts (benchmarks, the screenshot): model loaded, own settings file."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from ..model.modelfile import bundled_model_path
+from .window import MainWindow
+
+
+def open_ready_window(settings_file: Path, size: tuple[int, int] = (1180, 860), timeout: float = 60.0) -> tuple[QApplication, MainWindow]:
+    """Show the main window (settings kept in ``settings_file``) and return once its model is loaded."""
+    app = QApplication.instance() or QApplication([])
+    window = MainWindow(settings=QSettings(str(settings_file), QSettings.Format.IniFormat), bundled_model=bundled_model_path())
+    window.resize(*size)
+    loaded: list[object] = []
+    window.loader.loaded.connect(loaded.append)
+    window.loader.failed.connect(lambda path, message: loaded.append(RuntimeError(message)))
+    window.show_when_ready()
+    deadline = time.monotonic() + timeout
+    while not loaded:
+        app.processEvents()
+        time.sleep(0.01)
+        if time.monotonic() > deadline:
+            raise TimeoutError("the model did not load")
+    if isinstance(loaded[0], Exception):
+        raise loaded[0]
+    return app, window  # type: ignore[return-value]
