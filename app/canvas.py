@@ -77,6 +77,7 @@ class DrawingCanvas(QWidget):
         self._image: CanvasImage | None = None
         self._current: Stroke | None = None
         self._cache: QPixmap | None = None  # the finished strokes, rendered
+        self._current_path: QPainterPath | None = None  # the stroke being drawn, grown point by point
         self._erasing = False
         self.eraser_mode = False
         self.pen_width = DEFAULT_PEN_WIDTH
@@ -113,7 +114,7 @@ class DrawingCanvas(QWidget):
 
     def drawing(self) -> Drawing:
         """The current drawing in the drawing-file format's terms."""
-        return Drawing(LOGICAL_SIZE, LOGICAL_SIZE, self.pen_width, [list(s) for s in self.strokes if s])
+        return Drawing.trusted(LOGICAL_SIZE, LOGICAL_SIZE, self.pen_width, [list(s) for s in self.strokes if s])
 
     def set_drawing(self, drawing: Drawing) -> None:
         """Replace the canvas with ``drawing`` (undoable), scaled to fit the square."""
@@ -176,6 +177,7 @@ class DrawingCanvas(QWidget):
             if self._image is not None:
                 self.undo_stack.push(_Replace(self, [], self.pen_width, "Clear image", None))
             self._current = [self.to_logical(event.position())]
+            self._current_path = self._path(self._current)
             self.update()
             self.changed.emit()
         event.accept()
@@ -189,8 +191,10 @@ class DrawingCanvas(QWidget):
             step = _MIN_STEP_PX * LOGICAL_SIZE / self.square().width()
             if math.hypot(x - lx, y - ly) >= step:
                 self._current.append((x, y))
-                # repaint only around the new segment
                 a, b = self.to_widget(lx, ly), self.to_widget(x, y)
+                if self._current_path is not None:
+                    self._current_path.lineTo(b)
+                # repaint only around the new segment
                 margin = self.pen_width * self.square().width() / LOGICAL_SIZE / 2.0 + 2.0
                 dirty = QRectF(a, b).normalized().adjusted(-margin, -margin, margin, margin)
                 self.update(dirty.toAlignedRect())
@@ -201,7 +205,7 @@ class DrawingCanvas(QWidget):
         if self._erasing:
             self._erasing = False
         elif self._current is not None:
-            stroke, self._current = self._current, None
+            stroke, self._current, self._current_path = self._current, None, None
             self.undo_stack.push(_AddStroke(self, stroke))
             self.strokeFinished.emit()
         event.accept()
@@ -218,6 +222,8 @@ class DrawingCanvas(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
         self._cache = None
+        if self._current:
+            self._current_path = self._path(self._current)
         super().resizeEvent(event)
 
     def _pen(self, k: float, color: str = "#111111") -> QPen:
@@ -249,10 +255,10 @@ class DrawingCanvas(QWidget):
         painter = QPainter(self)
         painter.drawPixmap(0, 0, self._cache)
         sq = self.square()
-        if self._current:
+        if self._current and self._current_path is not None:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             painter.setPen(self._pen(sq.width() / LOGICAL_SIZE))
-            painter.drawPath(self._path(self._current))
+            painter.drawPath(self._current_path)
         elif self.is_empty():
             painter.setPen(QColor("#9aa1ab"))
             font = QFont(self.font())

@@ -100,6 +100,10 @@ class MainWindow(QMainWindow):
         for view in self.maps.values():
             view.mapClicked.connect(self.show_map_detail)
             view.hovered.connect(self._hover_text)
+        from .views.feature_maps import ColourScale
+
+        self._scales = {name: ColourScale() for name in self.maps}  # only the reading thread uses these
+        self.worker.prepare = self._colour_maps
         self.probabilities.show_message("Draw a digit")
         self.views_ready = True
         if self.latest is not None:
@@ -254,10 +258,18 @@ class MainWindow(QMainWindow):
             pred = reading.prediction
             self.probabilities.show_probabilities(pred.probabilities)
             self.input_view.show_tensor(reading.tensor)
+            prepared = reading.prepared or {}
             for name, view in self.maps.items():
-                view.show_activations(pred.activations.get(name))
+                view.show_activations(pred.activations.get(name), prepared.get(name))
         self._update_details()
         self.readingShown.emit(reading)
+
+    def _colour_maps(self, reading: Reading) -> dict[str, Any]:
+        """Runs in the reading thread: the feature-map mosaics, coloured, ready to show."""
+        from .views.feature_maps import colourise
+
+        acts = reading.prediction.activations
+        return {name: colourise(acts[name], view.cols, self._scales[name]) for name, view in self.maps.items() if name in acts}
 
     def _hover_text(self, text: str) -> None:
         if text:

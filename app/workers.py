@@ -29,6 +29,8 @@ class Reading:
     prediction: Any  # model.inference.Prediction | None
     error: str | None = None
     seconds: float = 0.0
+    #: Results of the worker's ``prepare`` hook (e.g. coloured feature maps), made off the GUI thread.
+    prepared: dict[str, Any] | None = None
 
 
 class ModelLoader(QObject):
@@ -99,6 +101,8 @@ class InferenceWorker(QObject):
         self._predictor: Any = None
         self._busy = False
         self._seq = 0
+        #: Optional pure-NumPy work done on each reading in this thread (set before readings start).
+        self.prepare: Any = None
         self._thread = QThread()
         self._thread.setObjectName("inference")
         self.moveToThread(self._thread)
@@ -137,7 +141,10 @@ class InferenceWorker(QObject):
                 if job is None:
                     self._busy = False
                     return
-            self.ready.emit(read_drawing(job[0], job[1], predictor))
+            reading = read_drawing(job[0], job[1], predictor)
+            if self.prepare is not None and reading.prediction is not None:
+                reading.prepared = self.prepare(reading)
+            self.ready.emit(reading)
 
     def stop(self) -> None:
         self._thread.quit()

@@ -33,6 +33,17 @@ class AugmentConfig:
         return asdict(self)
 
 
+#: Named recipes for ``digitscope train --augment``: "drawn" makes MNIST look like
+#: drawn digits (the default); "mild" only jitters position, size and angle a little.
+PRESETS = {
+    "drawn": AugmentConfig(),
+    "mild": AugmentConfig(
+        probability=0.5, rotation_deg=6.0, shear=0.08, scale_low=0.95, scale_high=1.05,
+        aspect=0.04, shift_px=1.5, thin_low=0.0, bold_high=0.0,
+    ),
+}
+
+
 def augment_batch(images: Any, seed: Any, cfg: AugmentConfig = AugmentConfig()) -> Any:
     """Augment a float32 batch (N, 28, 28, 1); ``seed`` is a shape-(2,) int tensor."""
     import tensorflow as tf

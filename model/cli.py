@@ -41,7 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     t.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's initial rate, cosine-decayed (default: %(default)s)")
     t.add_argument("--validation-split", type=float, default=0.1, help="fraction held out for validation (default: %(default)s)")
-    t.add_argument("--no-augment", dest="augment", action="store_false", help="train on MNIST as it is")
+    t.add_argument(
+        "--augment", choices=("drawn", "mild", "off"), default="drawn",
+        help="drawn: make MNIST look like drawn digits (default); mild: small jitter only; off: MNIST as it is",
+    )
+    t.add_argument("--no-augment", dest="augment", action="store_const", const="off", help="same as --augment off")
     t.add_argument("--init-model", metavar="FILE", help="fine-tune this model instead of starting from scratch")
     t.add_argument("--limit", type=_positive_int, metavar="N", help="use only the first N training images (quick runs)")
     t.add_argument("--progress", choices=("human", "json"), default="human", help="progress on stderr as text, or JSON lines on stdout")

@@ -49,6 +49,14 @@ class Drawing:
                 raise DrawingError(f"{name} must be a positive finite number, got {value!r}")
         self.strokes = [_check_stroke(s, i) for i, s in enumerate(self.strokes)]
 
+    @classmethod
+    def trusted(cls, width: float, height: float, pen_width: float, strokes: list[Stroke]) -> Drawing:
+        """A drawing from values already known to be valid (e.g. the app's own canvas),
+        skipping the per-point checks: the canvas builds one on every mouse move."""
+        drawing = cls.__new__(cls)
+        drawing.width, drawing.height, drawing.pen_width, drawing.strokes = width, height, pen_width, strokes
+        return drawing
+
     @property
     def is_empty(self) -> bool:
         """True when there is no point to draw."""

@@ -8,12 +8,12 @@ about 0.4 ms per sample, against ~40 ms for ``model.predict`` per call. Any othe
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from .architecture import CONV_LAYERS
 from .cnn_file import KERNEL_SHAPES, read_cnn_weights
@@ -42,9 +42,9 @@ class CnnWeights:
         k1, self.b1 = (np.asarray(w, np.float32) for w in layers["conv1"])
         k2, self.b2 = (np.asarray(w, np.float32) for w in layers["conv2"])
         self.kernel1 = k1  # (3, 3, 1, 32), kept for display
+        # im2col columns are ordered (kh, kw, cin), as Keras lays out its kernels
         self.w1 = np.ascontiguousarray(k1.reshape(9, 32))
-        # im2col windows come out as (cin, kh, kw): reorder the kernel to match.
-        self.w2 = np.ascontiguousarray(k2.transpose(2, 0, 1, 3).reshape(-1, k2.shape[3]))
+        self.w2 = np.ascontiguousarray(k2.reshape(-1, k2.shape[3]))
         self.w3, self.b3 = (np.asarray(w, np.float32) for w in layers["dense"])
         self.w4, self.b4 = (np.asarray(w, np.float32) for w in layers["probabilities"])
 
@@ -62,20 +62,51 @@ class CnnWeights:
         return cls(layers)  # type: ignore[arg-type]
 
 
+_scratch = threading.local()
+
+
+def _buffers() -> tuple[np.ndarray, np.ndarray]:
+    """Per-thread im2col buffers (reused: a fresh 660 KB array costs page faults every call)."""
+    bufs = getattr(_scratch, "bufs", None)
+    if bufs is None:
+        bufs = _scratch.bufs = (np.empty((26, 26, 9), np.float32), np.empty((24, 24, 288), np.float32))
+    return bufs
+
+
+def _im2col(src: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """3×3 patches of ``src`` (..., H, W, C) into ``out`` (..., H-2, W-2, 9·C), columns (kh, kw, c).
+
+    Nine slice copies of C contiguous values each: several times faster than
+    reshaping a sliding-window view, whose window axes come last.
+    """
+    h, w, c = out.shape[-3], out.shape[-2], src.shape[-1]
+    for i in range(3):
+        for j in range(3):
+            k = (i * 3 + j) * c
+            out[..., k : k + c] = src[..., i : i + h, j : j + w, :]
+    return out
+
+
+def _pool(a: np.ndarray) -> np.ndarray:
+    """2×2 max-pooling over the two axes before the channels."""
+    m = np.maximum(a[..., 0::2, 0::2, :], a[..., 0::2, 1::2, :])
+    np.maximum(m, a[..., 1::2, 0::2, :], out=m)
+    np.maximum(m, a[..., 1::2, 1::2, :], out=m)
+    return m
+
+
 def cnn_forward(w: CnnWeights, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One (28, 28) image → (probabilities (10,), conv1 (26,26,32), conv2 (24,24,64))."""
-    p1 = sliding_window_view(x, (3, 3)).reshape(676, 9)
-    a1 = p1 @ w.w1
+    col1, col2 = _buffers()
+    a1 = _im2col(x[:, :, None], col1).reshape(676, 9) @ w.w1
     a1 += w.b1
     np.maximum(a1, 0.0, out=a1)
     a1 = a1.reshape(26, 26, 32)
-    p2 = sliding_window_view(a1, (3, 3), axis=(0, 1)).reshape(576, 288)
-    a2 = p2 @ w.w2
+    a2 = _im2col(a1, col2).reshape(576, 288) @ w.w2
     a2 += w.b2
     np.maximum(a2, 0.0, out=a2)
     a2 = a2.reshape(24, 24, 64)
-    pooled = a2.reshape(12, 2, 12, 2, 64).max(axis=(1, 3)).reshape(-1)
-    h = pooled @ w.w3
+    h = _pool(a2).reshape(-1) @ w.w3
     h += w.b3
     np.maximum(h, 0.0, out=h)
     logits = h @ w.w4 + w.b4
@@ -85,12 +116,11 @@ def cnn_forward(w: CnnWeights, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
 def cnn_forward_batch(w: CnnWeights, x: np.ndarray) -> np.ndarray:
     """Probabilities for a batch (N, 28, 28) → (N, 10), same arithmetic as :func:`cnn_forward`."""
     n = len(x)
-    p1 = sliding_window_view(x, (3, 3), axis=(1, 2)).reshape(n * 676, 9)
-    a1 = np.maximum(p1 @ w.w1 + w.b1, 0.0).reshape(n, 26, 26, 32)
-    p2 = sliding_window_view(a1, (3, 3), axis=(1, 2)).reshape(n * 576, 288)
-    a2 = np.maximum(p2 @ w.w2 + w.b2, 0.0).reshape(n, 12, 2, 12, 2, 64)
-    pooled = a2.max(axis=(2, 4)).reshape(n, -1)
-    h = np.maximum(pooled @ w.w3 + w.b3, 0.0)
+    col1 = _im2col(x[..., None], np.empty((n, 26, 26, 9), np.float32))
+    a1 = np.maximum(col1.reshape(n * 676, 9) @ w.w1 + w.b1, 0.0).reshape(n, 26, 26, 32)
+    col2 = _im2col(a1, np.empty((n, 24, 24, 288), np.float32))
+    a2 = np.maximum(col2.reshape(n * 576, 288) @ w.w2 + w.b2, 0.0).reshape(n, 24, 24, 64)
+    h = np.maximum(_pool(a2).reshape(n, -1) @ w.w3 + w.b3, 0.0)
     return _softmax(h @ w.w4 + w.b4)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .augment import PRESETS
 from .training import ProgressFn, StopFn, TrainConfig
 
 
@@ -22,7 +23,7 @@ class TrainRequest:
     seed: int = 0
     learning_rate: float = 1e-3
     validation_split: float = 0.1
-    augment: bool = True
+    augment: str = "drawn"  # a name in augment.PRESETS, or "off"
     init_model: str | None = None
     limit: int | None = None
     command: str = ""
@@ -40,7 +41,7 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
     from .files import sha256_file
     from .inference import Predictor
     from .mnist import as_inputs, load_mnist, one_hot
-    from .modelfile import load_keras_model, metadata_path, save_model
+    from .modelfile import load_keras_model, metadata_path, read_metadata, save_model
     from .training import train_model
 
     data = load_mnist(request.mnist)
@@ -52,7 +53,9 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
         batch_size=request.batch_size,
         seed=request.seed,
         learning_rate=request.learning_rate,
-        augment=request.augment,
+        augment=request.augment != "off",
+        augment_config=PRESETS.get(request.augment, PRESETS["drawn"]),
+        style_variants=TrainConfig.style_variants if request.augment == "drawn" else 0.0,
         validation_split=request.validation_split,
     )
     base = load_keras_model(request.init_model) if request.init_model else None
@@ -77,6 +80,8 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
         "history": result.history,
         "training_seconds": round(result.seconds, 1),
         "fine_tuned_from": request.init_model,
+        # the base model's own record (its command, recipe and figures), so the chain is kept
+        "base_model": read_metadata(request.init_model) if request.init_model else None,
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "command": request.command,
         "mnist_sha256": sha256_file(data.path),

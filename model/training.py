@@ -37,7 +37,7 @@ class TrainConfig:
     seed: int = 0
     learning_rate: float = 1e-3
     augment: bool = True
-    #: With ``augment``: slash a share of the zeros and flag a share of the ones (see :mod:`.styles`).
+    #: Slash a share of the zeros and flag a share of the ones (see :mod:`.styles`), with ``augment``.
     style_variants: float = 0.35
     validation_split: float = 0.1
     #: Keep an exponential moving average of the weights and end with it (runs of ≥ 2,000 steps).

@@ -65,3 +65,8 @@ def test_failed_save_keeps_the_old_file(tmp_path, monkeypatch):
         save_drawing(Drawing(5, 5, 1, [[(1.0, 1.0), (2.0, 2.0)]]), path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["d.json"], "no temporary file is left behind"
+
+
+def test_trusted_drawing_equals_checked_one():
+    strokes = [[(1.0, 2.0), (3.0, 4.0)]]
+    assert Drawing.trusted(10, 10, 2, strokes) == Drawing(10, 10, 2, strokes)

@@ -3,4 +3,4 @@
 import pyqtgraph as pg
 
 # Views pass images as (row, column) arrays, as NumPy and the model do.
-pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 BAR = pg.mkBrush("#9aa7b8")
 TOP = pg.mkBrush("#2f7de1")
@@ -22,11 +22,15 @@ class ProbabilityView(QWidget):
         self.caption = QLabel("Draw a digit")
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.caption.setStyleSheet("font-size: 15px; color: #56606d;")
+        for label in (self.digit_label, self.caption):
+            # a fixed box: new text must not re-layout (and so repaint) the whole panel
+            label.setFixedHeight(label.sizeHint().height() + 4)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.plot = pg.PlotWidget(background="w")
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
-        self.plot.setYRange(0, 1, padding=0.02)
+        self.plot.setYRange(-0.015, 1, padding=0.02)  # bars stand clear of the axis: no axis repaint per update
         self.plot.setXRange(-0.6, 9.6, padding=0)
         self.plot.getAxis("bottom").setTicks([[(i, str(i)) for i in range(10)]])
         self.plot.getAxis("left").setTicks([[(v, f"{int(v * 100)}%") for v in (0, 0.25, 0.5, 0.75, 1.0)]])

@@ -1,0 +1,46 @@
+"""The mosaic layout the feature-map view relies on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF
+
+from digitscope.app.views.feature_maps import GAP, mosaic, nice_ceiling
+
+
+@pytest.mark.parametrize("channels,cols", [(32, 8), (64, 8), (10, 4)])
+def test_mosaic_places_each_channel_in_its_tile(channels, cols):
+    acts = np.random.default_rng(0).random((5, 6, channels)).astype(np.float32)
+    m = mosaic(acts, cols)
+    rows = -(-channels // cols)
+    assert m.shape == (rows * (5 + GAP) - GAP, cols * (6 + GAP) - GAP)
+    for k in range(channels):
+        r, c = divmod(k, cols)
+        np.testing.assert_array_equal(m[r * 6 : r * 6 + 5, c * 7 : c * 7 + 6], acts[:, :, k])
+    assert np.isfinite(m).all()
+
+
+def test_view_maps_positions_to_channels(qtbot):
+    from digitscope.app.views.feature_maps import FeatureMapView
+
+    view = FeatureMapView("conv2", (24, 24, 64), cols=8)
+    qtbot.addWidget(view)
+    assert view.channel_at(QPointF(0.5, 0.5)) == 0
+    assert view.channel_at(QPointF(25 * 7 + 3, 25 * 2 + 3)) == 2 * 8 + 7
+    assert view.channel_at(QPointF(24.5, 3)) is None
+
+
+@pytest.mark.parametrize("value,expected", [(0.0, 1.0), (0.42, 0.5), (1.0, 1.0), (1.2, 1.5), (2.6, 3.0), (7.5, 10.0), (13.0, 15.0)])
+def test_colour_bar_top_is_a_round_number_at_or_above(value, expected):
+    assert nice_ceiling(value) == pytest.approx(expected)
+
+
+def test_colour_scale_rises_at_once_and_falls_only_far():
+    from digitscope.app.views.feature_maps import ColourScale
+
+    scale = ColourScale()
+    assert scale.update(0.6) == 1.0, "0.6 is not far below 1.0"
+    assert scale.update(1.2) == 1.5
+    assert scale.update(1.0) == 1.5
+    assert scale.update(0.3) == 0.3
