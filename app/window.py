@@ -48,7 +48,6 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Digitscope")
         self.setAcceptDrops(True)
         self.predictor: Any = None
-        self.loading_path: Path | None = None
         self.latest_seq = 0
         self.latest: Reading | None = None
         self.details: list[MapDetailDialog] = []
@@ -198,9 +197,8 @@ class MainWindow(QMainWindow):
             self.load_model(path)
 
     def load_model(self, path: Path) -> None:
-        self.loading_path = Path(path)
-        self.statusBar().showMessage(f"Loading model {self.loading_path.name}…")
-        self.loader.load(self.loading_path)
+        self.statusBar().showMessage(f"Loading model {Path(path).name}…")
+        self.loader.load(path)
 
     def _model_loaded(self, predictor: Any) -> None:
         self.predictor = predictor
