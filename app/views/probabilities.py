@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 BAR = pg.mkBrush("#9aa7b8")
 TOP = pg.mkBrush("#2f7de1")
+
+
+class _Bars(pg.BarGraphItem):
+    """Ten bars in a fixed box: changing their heights repaints the box, never the axes."""
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt naming)
+        return QRectF(-0.35, 0.0, 9.7, 1.0)
 
 
 class ProbabilityView(QWidget):
@@ -30,12 +37,14 @@ class ProbabilityView(QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
-        self.plot.setYRange(-0.015, 1, padding=0.02)  # bars stand clear of the axis: no axis repaint per update
+        self.plot.setYRange(-0.04, 1, padding=0.02)  # a gap under the bars: updating them leaves the axis alone
         self.plot.setXRange(-0.6, 9.6, padding=0)
         self.plot.getAxis("bottom").setTicks([[(i, str(i)) for i in range(10)]])
         self.plot.getAxis("left").setTicks([[(v, f"{int(v * 100)}%") for v in (0, 0.25, 0.5, 0.75, 1.0)]])
         self.plot.setLabel("left", "probability")
-        self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brushes=[BAR] * 10, pen=None)
+        for side in ("left", "bottom"):  # ticks outside: the axes' boxes stay clear of the bars
+            self.plot.getAxis(side).setStyle(tickLength=5)
+        self.bars = _Bars(x=np.arange(10), height=np.zeros(10), width=0.7, brushes=[BAR] * 10, pen=None)
         self.plot.addItem(self.bars)
         self.plot.setMinimumHeight(160)
         layout = QVBoxLayout(self)
