@@ -250,7 +250,7 @@ class MainWindow(QMainWindow):
             for view in self.maps.values():
                 view.show_activations(None)
         elif reading.prediction is None:
-            self.probabilities.show_message("Loading the model…")
+            self.probabilities.show_message(reading.error or "Loading the model…")
             self.input_view.show_tensor(reading.tensor)
         else:
             pred = reading.prediction

@@ -112,10 +112,6 @@ class InferenceWorker(QObject):
             app.aboutToQuit.connect(self.stop, Qt.ConnectionType.DirectConnection)
         self._thread.start()
 
-    @property
-    def predictor(self) -> Any:
-        return self._predictor
-
     def set_predictor(self, predictor: Any) -> None:
         """Use ``predictor`` from now on (the last drawing is read again by the caller)."""
         with self._lock:
@@ -125,12 +121,13 @@ class InferenceWorker(QObject):
         """Queue a drawing (or image) for reading, replacing any not yet started. Returns its number."""
         with self._lock:
             self._seq += 1
-            self._pending = (self._seq, source)
+            seq = self._seq
+            self._pending = (seq, source)
             wake = not self._busy
             self._busy = True
         if wake:
             self._wake.emit()
-        return self._seq
+        return seq
 
     @Slot()
     def _drain(self) -> None:
@@ -143,7 +140,10 @@ class InferenceWorker(QObject):
                     return
             reading = read_drawing(job[0], job[1], predictor)
             if self.prepare is not None and reading.prediction is not None:
-                reading.prepared = self.prepare(reading)
+                try:
+                    reading.prepared = self.prepare(reading)
+                except Exception:  # the views can colour the maps themselves
+                    reading.prepared = None
             self.ready.emit(reading)
 
     def stop(self) -> None:
@@ -163,5 +163,8 @@ def read_drawing(seq: int, source: Drawing | np.ndarray, predictor: Any) -> Read
         return Reading(seq, None, None)
     except ValueError as exc:
         return Reading(seq, None, None, error=str(exc))
-    prediction = predictor.predict(tensor) if predictor is not None else None
+    try:
+        prediction = predictor.predict(tensor) if predictor is not None else None
+    except Exception as exc:  # a model that fails on this input must not stop the reading thread
+        return Reading(seq, tensor, None, error=f"the model failed: {exc}")
     return Reading(seq, tensor, prediction, seconds=time.perf_counter() - started)

@@ -261,3 +261,20 @@ def test_about_names_versions_and_model(qtbot, window):
     assert "Digitscope" in text and "MNIST test accuracy" in text
     for name in ("TensorFlow", "Keras", "Qt"):
         assert name in text
+
+
+def test_a_failing_model_does_not_stop_live_reading(qtbot, window):
+    class Broken:
+        def predict(self, x):
+            raise RuntimeError("boom")
+
+    good = window.predictor
+    window.worker.set_predictor(Broken())
+    draw_strokes(qtbot, window, vertical_stroke().strokes)
+    settle(qtbot, window)
+    assert window.latest.prediction is None and "boom" in window.latest.error
+    assert "boom" in window.probabilities.caption.text()
+    window.worker.set_predictor(good)
+    draw_strokes(qtbot, window, loop().strokes)
+    settle(qtbot, window)
+    assert window.latest.prediction is not None, "the reading thread still works"
