@@ -12,10 +12,13 @@ from ..model.modelfile import bundled_model_path
 from .window import MainWindow
 
 
-def open_ready_window(settings_file: Path, size: tuple[int, int] = (1180, 860), timeout: float = 60.0) -> tuple[QApplication, MainWindow]:
-    """Show the main window (settings kept in ``settings_file``) and return once its model is loaded."""
+def open_ready_window(
+    settings_file: Path, size: tuple[int, int] = (1180, 860), timeout: float = 60.0, reading_process: bool | None = None
+) -> tuple[QApplication, MainWindow]:
+    """Show the main window (settings kept in ``settings_file``) and return once its model is
+    loaded and, when it reads in a child process, that process is reading."""
     app = QApplication.instance() or QApplication([])
-    window = MainWindow(settings=QSettings(str(settings_file), QSettings.Format.IniFormat), bundled_model=bundled_model_path())
+    window = MainWindow(settings=QSettings(str(settings_file), QSettings.Format.IniFormat), bundled_model=bundled_model_path(), reading_process=reading_process)
     window.resize(*size)
     loaded: list[object] = []
     window.loader.loaded.connect(loaded.append)
@@ -29,4 +32,10 @@ def open_ready_window(settings_file: Path, size: tuple[int, int] = (1180, 860), 
             raise TimeoutError("the model did not load")
     if isinstance(loaded[0], Exception):
         raise loaded[0]
+    while window.worker.use_process and not window.worker.process_ready():
+        window.request_reading()  # the child starts, and reports ready, on a reading request
+        app.processEvents()
+        time.sleep(0.05)
+        if time.monotonic() > deadline:
+            raise TimeoutError("the reading process did not start")
     return app, window  # type: ignore[return-value]

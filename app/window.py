@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +25,8 @@ from PySide6.QtWidgets import (
 from ..model.architecture import CONV_SHAPES
 from ..model.drawing import DrawingError, load_drawing, save_drawing
 from .canvas import DrawingCanvas
-from .workers import InferenceWorker, ModelLoader, Reading
+from .reading import Reading
+from .workers import InferenceWorker, ModelLoader
 
 if TYPE_CHECKING:
     from .views.map_detail import MapDetailDialog
@@ -39,9 +41,13 @@ class MainWindow(QMainWindow):
 
     readingShown = Signal(object)  # Reading, after the views were updated (for tests and benchmarks)
 
-    def __init__(self, settings: QSettings | None = None, bundled_model: Path | None = None, lazy_views: bool = False) -> None:
+    def __init__(
+        self, settings: QSettings | None = None, bundled_model: Path | None = None, lazy_views: bool = False, reading_process: bool | None = None
+    ) -> None:
         """``lazy_views`` defers the pyqtgraph views (and pyqtgraph's import) until
-        :meth:`show_when_ready`, so the window appears sooner."""
+        :meth:`show_when_ready`, so the window appears sooner. ``reading_process``
+        reads drawings in a child process (default: yes, unless the environment
+        sets ``DIGITSCOPE_READER=thread``)."""
         super().__init__()
         self.settings = settings or QSettings("Digitscope", "Digitscope")
         self.bundled_model = bundled_model
@@ -65,7 +71,9 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.statusBar().showMessage("Loading the model…")
 
-        self.worker = InferenceWorker()
+        if reading_process is None:
+            reading_process = os.environ.get("DIGITSCOPE_READER", "process") != "thread"
+        self.worker = InferenceWorker(use_process=reading_process)
         self.worker.ready.connect(self._show_reading)
         self.loader = ModelLoader()
         self.loader.loaded.connect(self._model_loaded)
@@ -99,10 +107,11 @@ class MainWindow(QMainWindow):
         for view in self.maps.values():
             view.mapClicked.connect(self.show_map_detail)
             view.hovered.connect(self._hover_text)
-        from .views.feature_maps import ColourScale
+        from .reading import MapColouring
+        from .views.feature_maps import map_palette
 
-        self._scales = {name: ColourScale() for name in self.maps}  # only the reading thread uses these
-        self.worker.prepare = self._colour_maps
+        # Runs where the reading is made (thread or child process), never in the GUI thread.
+        self.worker.prepare = MapColouring({name: view.cols for name, view in self.maps.items()}, map_palette())
         self.probabilities.show_message("Draw a digit")
         self.views_ready = True
         if self.latest is not None:
@@ -261,13 +270,6 @@ class MainWindow(QMainWindow):
                 view.show_activations(pred.activations.get(name), prepared.get(name))
         self._update_details()
         self.readingShown.emit(reading)
-
-    def _colour_maps(self, reading: Reading) -> dict[str, Any]:
-        """Runs in the reading thread: the feature-map mosaics, coloured, ready to show."""
-        from .views.feature_maps import colourise
-
-        acts = reading.prediction.activations
-        return {name: colourise(acts[name], view.cols, self._scales[name]) for name, view in self.maps.items() if name in acts}
 
     def _hover_text(self, text: str) -> None:
         if text:

@@ -8,9 +8,8 @@ stroke never builds a backlog.
 
 from __future__ import annotations
 
+import sys
 import threading
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +17,9 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
 from ..model.drawing import Drawing
+from .reading import Reading, ReaderGone, ReadingProcess, prepare_reading, read_drawing
 
-
-@dataclass
-class Reading:
-    """What the network made of one drawing state (``prediction`` is None for an empty canvas)."""
-
-    seq: int
-    tensor: np.ndarray | None
-    prediction: Any  # model.inference.Prediction | None
-    error: str | None = None
-    seconds: float = 0.0
-    #: Results of the worker's ``prepare`` hook (e.g. coloured feature maps), made off the GUI thread.
-    prepared: dict[str, Any] | None = None
+__all__ = ["InferenceWorker", "ModelLoader", "Reading", "read_drawing"]
 
 
 class ModelLoader(QObject):
@@ -89,13 +78,21 @@ class _LoadJob(QObject):
 
 
 class InferenceWorker(QObject):
-    """Reads the latest drawing with the current model, off the GUI thread."""
+    """Reads the latest drawing with the current model, off the GUI thread.
+
+    With ``use_process`` the reading itself runs in a child process (see
+    :mod:`.reading`) once that is ready; this thread then only waits for it,
+    without holding the interpreter lock the GUI needs.
+    """
 
     ready = Signal(object)  # Reading
     _wake = Signal()
 
-    def __init__(self) -> None:
+    def __init__(self, use_process: bool = False) -> None:
         super().__init__()
+        self.use_process = use_process
+        self._process: ReadingProcess | None = None
+        self._process_predictor: Any = None
         self._lock = threading.Lock()
         self._pending: tuple[int, Drawing | np.ndarray] | None = None
         self._predictor: Any = None
@@ -138,33 +135,47 @@ class InferenceWorker(QObject):
                 if job is None:
                     self._busy = False
                     return
-            reading = read_drawing(job[0], job[1], predictor)
-            if self.prepare is not None and reading.prediction is not None:
-                try:
-                    reading.prepared = self.prepare(reading)
-                except Exception:  # the views can colour the maps themselves
-                    reading.prepared = None
+            reading = self._read_in_process(job, predictor)
+            if reading is None:
+                reading = prepare_reading(read_drawing(job[0], job[1], predictor), self.prepare)
             self.ready.emit(reading)
+
+    def _read_in_process(self, job: tuple[int, Drawing | np.ndarray], predictor: Any) -> Reading | None:
+        """The reading from the child process, or None to read here (no model yet, child not
+        ready yet, or gone: then this thread reads from now on)."""
+        weights = getattr(predictor, "weights", None)
+        if not self.use_process or weights is None:
+            return None
+        try:
+            if self._process is None:
+                self._process = ReadingProcess(self.prepare)
+            if self._process_predictor is not predictor:
+                self._process.set_weights(weights)
+                self._process_predictor = predictor
+            if not self._process.ready():
+                return None
+            return self._process.read(job[0], job[1])
+        except ReaderGone as exc:
+            print(f"digitscope: {exc}; reading in a thread from now on", file=sys.stderr)
+            self._close_process()
+            self.use_process = False
+            return None
+
+    @property
+    def process_pid(self) -> int | None:
+        """The reading process's id while it runs (for tests and diagnostics)."""
+        return self._process.pid if self._process is not None else None
+
+    def process_ready(self) -> bool:
+        """True once readings come from the child process (call only while no reading runs)."""
+        return self._process is not None and self._process.current
+
+    def _close_process(self) -> None:
+        process, self._process, self._process_predictor = self._process, None, None
+        if process is not None:
+            process.close()
 
     def stop(self) -> None:
         self._thread.quit()
         self._thread.wait(5000)
-
-
-def read_drawing(seq: int, source: Drawing | np.ndarray, predictor: Any) -> Reading:
-    """Preprocess a drawing (or an image's grey pixels) and, when a model is loaded, predict.
-    Never raises: problems come back in ``Reading.error``."""
-    from ..model.preprocess import EmptyInputError, drawing_to_tensor, image_to_tensor
-
-    started = time.perf_counter()
-    try:
-        tensor = drawing_to_tensor(source) if isinstance(source, Drawing) else image_to_tensor(source)
-    except EmptyInputError:
-        return Reading(seq, None, None)
-    except ValueError as exc:
-        return Reading(seq, None, None, error=str(exc))
-    try:
-        prediction = predictor.predict(tensor) if predictor is not None else None
-    except Exception as exc:  # a model that fails on this input must not stop the reading thread
-        return Reading(seq, tensor, None, error=f"the model failed: {exc}")
-    return Reading(seq, tensor, prediction, seconds=time.perf_counter() - started)
+        self._close_process()

@@ -11,8 +11,10 @@ longest stall is the longest gap between two ticks of the driving timer, less
 its interval (a 1 ms heartbeat timer would itself load the GUI thread and the
 GIL with 1,000 Python callbacks a second).
 
-Two designs in the same run:
-* digitscope: the inference worker thread (coalescing, NumPy forward pass);
+Three designs in the same run:
+* digitscope: the coalescing reading worker handing each reading to a child
+  process (NumPy forward pass, mosaics coloured there);
+* the same worker reading in its own thread (shares the GIL with the GUI);
 * naive: `model.predict` on each event, in the GUI thread.
 """
 
@@ -31,7 +33,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 from digitscope.app.scripted import open_ready_window
 from digitscope.app.window import MainWindow
-from digitscope.app.workers import Reading
+from digitscope.app.reading import Reading
 from digitscope.model.drawing import Drawing
 from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtTest import QTest
@@ -142,8 +144,9 @@ def naive_reading(window: MainWindow, model) -> None:
     window.canvas.changed.connect(request_reading)
 
 
-def measure(app: QApplication, naive: bool, digits: list, interval_ms: int, settings_dir: Path) -> tuple[np.ndarray, float]:
-    app, window = open_ready_window(settings_dir / f"{'naive' if naive else 'ours'}.ini")
+def measure(app: QApplication, design: str, digits: list, interval_ms: int, settings_dir: Path) -> tuple[np.ndarray, float]:
+    naive = design == "naive"
+    app, window = open_ready_window(settings_dir / f"{design}.ini", reading_process=design == "process")
     if naive:
         naive_reading(window, window.predictor.model)
     driver = Driver(app, window, digits, interval_ms)
@@ -162,10 +165,16 @@ def main() -> int:
     app = QApplication.instance() or QApplication([])
     digits = strokes_for(args.digits)
     with tempfile.TemporaryDirectory() as tmp:
-        ours, ours_stall = measure(app, False, digits, args.interval_ms, Path(tmp))
-        naive, naive_stall = measure(app, True, digits, args.interval_ms, Path(tmp))
+        ours, ours_stall = measure(app, "process", digits, args.interval_ms, Path(tmp))
+        thread, thread_stall = measure(app, "thread", digits, args.interval_ms, Path(tmp))
+        naive, naive_stall = measure(app, "naive", digits, args.interval_ms, Path(tmp))
     print(f"{args.digits} digits replayed, one mouse-move every {args.interval_ms} ms; latency from event to all views updated")
-    for name, ms, stall in (("digitscope (worker, coalescing)", ours, ours_stall), ("naive (model.predict per event)", naive, naive_stall)):
+    designs = (
+        ("digitscope (reading process)", ours, ours_stall),
+        ("reading in a thread instead", thread, thread_stall),
+        ("naive (model.predict per event)", naive, naive_stall),
+    )
+    for name, ms, stall in designs:
         print(
             f"{name:<34} events {len(ms):5d}  p50 {np.percentile(ms, 50):7.2f} ms  p95 {np.percentile(ms, 95):7.2f} ms"
             f"  max {ms.max():7.1f} ms  longest stall {stall:6.1f} ms"

@@ -26,8 +26,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 
-def rss_mb() -> float:
-    with open("/proc/self/status", encoding="ascii") as fh:
+def rss_mb(pid: int | str = "self") -> float:
+    with open(f"/proc/{pid}/status", encoding="ascii") as fh:
         for line in fh:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024.0
@@ -67,15 +67,21 @@ def main() -> int:
                     app.processEvents()
                     gc.collect()
                     start_rss = rss_mb()
+                    child = window.worker.process_pid
+                    start_child = rss_mb(child) if child else 0.0
                 if done >= total:
                     break
             QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, p)
         app.processEvents()
         gc.collect()
         end_rss = rss_mb()
+        end_child = rss_mb(child) if child and window.worker.process_pid == child else float("nan")
         window.close()
     print(f"{args.updates} live updates in {time.time() - started:.0f} s: RSS {start_rss:.1f} MB → {end_rss:.1f} MB, "
           f"growth {end_rss - start_rss:+.1f} MB (target < 20 MB)")
+    if child:
+        print(f"reading process (pid {child}): RSS {start_child:.1f} MB → {end_child:.1f} MB, growth {end_child - start_child:+.1f} MB; "
+              f"app total growth {end_rss - start_rss + end_child - start_child:+.1f} MB")
     return 0
 
 

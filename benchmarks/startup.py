@@ -41,7 +41,7 @@ app.installEventFilter(probe)
 from digitscope.app.main import create_window
 app, window = create_window([])
 def ready(predictor):
-    from digitscope.app.workers import read_drawing
+    from digitscope.app.reading import read_drawing
     from digitscope.model.drawing import Drawing
     reading = read_drawing(0, Drawing(280, 280, 20, [[(140.0, 40.0 + 4 * i) for i in range(50)]]), predictor)
     report("first_prediction", digit=reading.prediction.digit, tf_loaded="tensorflow" in sys.modules)

@@ -90,9 +90,9 @@ def test_views_update_while_the_stroke_is_in_progress(qtbot, window):
             seen.append(
                 (
                     np.array(window.probabilities.bars.opts["height"], dtype=float),
-                    window.input_view.image.image.copy(),
-                    window.maps["conv1"].image.image.copy(),
-                    window.maps["conv2"].image.image.copy(),
+                    window.input_view.pixels.copy(),
+                    window.maps["conv1"].image.pixels.copy(),
+                    window.maps["conv2"].image.pixels.copy(),
                 )
             )
     assert canvas.undo_stack.count() == 0, "the stroke is still in progress"
@@ -231,9 +231,12 @@ def test_feature_map_hover_and_click_enlarges(qtbot, window):
     assert view.channel_at(local) == 9
     assert view.channel_at(QPointF(26.5, 5)) is None, "the gap between maps is no channel"
     assert view.describe(9).startswith("conv1 · channel 9")
-    pos = view.mapFromScene(view.image.mapToScene(local))
+    pos = view.image.widget_pos(local).toPoint()
+    with qtbot.waitSignal(view.hovered, timeout=3000) as hover:
+        QTest.mouseMove(view.image, pos)
+    assert hover.args[0].startswith("conv1 · channel 9")
     with qtbot.waitSignal(view.mapClicked, timeout=3000) as blocker:
-        QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
+        QTest.mouseClick(view.image, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
     assert blocker.args == ["conv1", 9]
     dialog = window.details[-1]
     assert dialog.channel == 9

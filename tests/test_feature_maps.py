@@ -44,3 +44,29 @@ def test_colour_scale_rises_at_once_and_falls_only_far():
     assert scale.update(1.2) == 1.5
     assert scale.update(1.0) == 1.5
     assert scale.update(0.3) == 0.3
+
+
+def test_gaps_and_empty_tiles_are_background_not_zero_activation():
+    from digitscope.app.views.feature_maps import colourise
+    from digitscope.app.views.pixel_image import BACKGROUND
+
+    rgba, level = colourise(np.zeros((4, 4, 6), np.float32), cols=4)
+    assert rgba.shape == (2 * 5 - 1, 4 * 5 - 1, 4)
+    bg = [BACKGROUND.red(), BACKGROUND.green(), BACKGROUND.blue(), 255]
+    assert rgba[0, 4].tolist() == bg, "the gap between tiles"
+    assert rgba[6, 12].tolist() == bg, "the empty tile after the last channel"
+    assert rgba[0, 0].tolist() != bg, "a map's zero is the colour map's bottom, not background"
+
+
+def test_pixel_image_maps_positions_both_ways(qtbot):
+    from digitscope.app.views.pixel_image import PixelImage
+
+    view = PixelImage(np.zeros((10, 20), np.uint8))
+    qtbot.addWidget(view)
+    view.resize(200, 200)
+    t = view.target()
+    assert (t.width(), t.height()) == (200, 100), "aspect kept, as large as fits"
+    assert t.y() == 50, "centred"
+    p = view.widget_pos(QPointF(5.5, 2.5))
+    back = view.image_pos(p)
+    assert (back.x(), back.y()) == pytest.approx((5.5, 2.5))

@@ -1,0 +1,87 @@
+"""Feature maps laid out as one coloured mosaic: pure NumPy, no Qt.
+
+Kept free of Qt so the reading process (see :mod:`.reading_process`) can
+colour the maps next to the network, leaving the GUI only finished pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+GAP = 1  # pixels between the tiles of a mosaic
+
+
+@dataclass(frozen=True)
+class Palette:
+    """A colour map as 256 RGBA pixels packed in uint32, and the packed colour of the gaps."""
+
+    lut: np.ndarray
+    gap: int
+
+
+def pack_rgba(r: int, g: int, b: int, a: int = 255) -> int:
+    """One RGBA pixel as the uint32 that has its bytes in memory order."""
+    return int(np.array([[r, g, b, a]], np.uint8).view(np.uint32)[0, 0])
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 1.5, 2, 3, 5, 7 × 10^k at or above ``value``: a colour-bar top
+    that stays put while the activations wobble."""
+    if value <= 1e-6:
+        return 1.0
+    exp = np.floor(np.log10(value))
+    for step in (1.0, 1.5, 2.0, 3.0, 5.0, 7.0, 10.0):
+        if step * 10**exp >= value * (1 - 1e-9):
+            return float(round(step * 10**exp, 12))
+    return float(10 ** (exp + 1))
+
+
+class ColourScale:
+    """A layer's shared colour-scale top, with hysteresis: it rises at once to a round
+    number above the largest activation, and only falls when the activations fall
+    well below it, so the legend does not flicker between two values."""
+
+    def __init__(self) -> None:
+        self.level = 1.0
+
+    def update(self, top: float) -> float:
+        wanted = nice_ceiling(top)
+        if wanted > self.level or wanted < 0.5 * self.level:
+            self.level = wanted
+        return self.level
+
+
+def mosaic(activations: np.ndarray, cols: int, gap: int = GAP) -> np.ndarray:
+    """(H, W, C) maps → one (rows·(H+gap)−gap, cols·(W+gap)−gap) image, zeros in the gaps."""
+    h, w, c = activations.shape
+    rows = -(-c // cols)
+    out = np.zeros((rows, h + gap, cols, w + gap), np.float32)
+    tiles = out[:, :h, :, :w]  # (rows, h, cols, w) view
+    full = c // cols
+    tiles[:full] = activations[:, :, : full * cols].reshape(h, w, full, cols).transpose(2, 0, 3, 1)
+    for k in range(full * cols, c):  # a last, partial row
+        tiles[k // cols, :, k % cols, :] = activations[:, :, k]
+    return out.reshape(rows * (h + gap), cols * (w + gap))[: rows * (h + gap) - gap, : cols * (w + gap) - gap]
+
+
+@lru_cache(maxsize=8)
+def gap_mask(shape: tuple[int, int, int], cols: int) -> np.ndarray:
+    """True where a mosaic of ``shape`` maps has no map (gaps and empty tiles)."""
+    mask = mosaic(np.ones(shape, np.float32), cols) == 0
+    mask.flags.writeable = False
+    return mask
+
+
+def colour_mosaic(activations: np.ndarray, cols: int, palette: Palette, scale: ColourScale | None = None) -> tuple[np.ndarray, float]:
+    """A layer's maps as one (H, W, 4) uint8 RGBA mosaic on the shared scale [0, level], and that level."""
+    top = float(activations.max())
+    level = scale.update(top) if scale is not None else nice_ceiling(top)
+    scaled = mosaic(activations, cols)
+    scaled *= 255.0 / level
+    np.clip(scaled, 0, 255, out=scaled)
+    packed = palette.lut.take(scaled.astype(np.uint8))
+    packed[gap_mask(activations.shape, cols)] = palette.gap
+    return packed.view(np.uint8).reshape(*packed.shape, 4), level

@@ -1,0 +1,188 @@
+"""Reading a drawing with the network, in a thread or in a child process. No Qt here.
+
+While a stroke is drawn, the GUI thread is busy with events and painting. A
+reading done in a thread of the same process has to share the interpreter
+lock with it, which made each reading 3–4× slower than on its own. So the
+reading worker hands the work to a :class:`ReadingProcess`: a child process
+with its own interpreter that preprocesses, runs the network and colours the
+feature-map mosaics, then sends back finished arrays. Until the child is
+ready, or if it ever fails, the worker reads in its own thread
+(:func:`read_drawing`), so nothing depends on the child.
+
+This module is imported by the child: it must not import Qt.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..model.drawing import Drawing
+from .mosaic import ColourScale, Palette, colour_mosaic
+
+
+@dataclass
+class Reading:
+    """What the network made of one drawing state (``prediction`` is None for an empty canvas)."""
+
+    seq: int
+    tensor: np.ndarray | None
+    prediction: Any  # model.inference.Prediction | None
+    error: str | None = None
+    seconds: float = 0.0
+    #: Results of the worker's ``prepare`` hook (e.g. coloured feature maps), made off the GUI thread.
+    prepared: dict[str, Any] | None = None
+
+
+def read_drawing(seq: int, source: Drawing | np.ndarray, predictor: Any) -> Reading:
+    """Preprocess a drawing (or an image's grey pixels) and, when a model is loaded, predict.
+    Never raises: problems come back in ``Reading.error``."""
+    from ..model.preprocess import EmptyInputError, drawing_to_tensor, image_to_tensor
+
+    started = time.perf_counter()
+    try:
+        tensor = drawing_to_tensor(source) if isinstance(source, Drawing) else image_to_tensor(source)
+    except EmptyInputError:
+        return Reading(seq, None, None)
+    except ValueError as exc:
+        return Reading(seq, None, None, error=str(exc))
+    try:
+        prediction = predictor.predict(tensor) if predictor is not None else None
+    except Exception as exc:  # a model that fails on this input must not stop the reading
+        return Reading(seq, tensor, None, error=f"the model failed: {exc}")
+    return Reading(seq, tensor, prediction, seconds=time.perf_counter() - started)
+
+
+def prepare_reading(reading: Reading, prepare: Any) -> Reading:
+    """Run ``prepare`` on a reading with a prediction; a failing hook leaves ``prepared`` None."""
+    if prepare is not None and reading.prediction is not None:
+        try:
+            reading.prepared = prepare(reading)
+        except Exception:  # the views can colour the maps themselves
+            reading.prepared = None
+    return reading
+
+
+class MapColouring:
+    """The ``prepare`` hook of the live views: each layer's maps as a coloured mosaic,
+    on a per-layer colour scale with hysteresis. Picklable, so the child can run it."""
+
+    def __init__(self, cols: dict[str, int], palette: Palette) -> None:
+        self.cols = cols
+        self.palette = palette
+        self.scales = {name: ColourScale() for name in cols}
+
+    def __call__(self, reading: Reading) -> dict[str, tuple[np.ndarray, float]]:
+        acts = reading.prediction.activations
+        return {name: colour_mosaic(acts[name], cols, self.palette, self.scales[name]) for name, cols in self.cols.items() if name in acts}
+
+
+class ReaderGone(RuntimeError):
+    """The reading process died, hung or could not start."""
+
+
+class ReadingProcess:
+    """A child process that reads drawings. Use it from one thread only.
+
+    ``set_weights`` sends a model's CNN weights; ``ready()`` says whether the
+    child has them; ``read`` sends one drawing and waits for its reading.
+    """
+
+    def __init__(self, prepare: Any = None) -> None:
+        ctx = mp.get_context("spawn")  # never fork a process that runs Qt threads
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=serve, args=(child, prepare), name="digitscope-reader", daemon=True)
+        try:
+            self._proc.start()
+        except Exception as exc:
+            raise ReaderGone(f"could not start the reading process: {exc}") from exc
+        finally:
+            child.close()
+        self._generation = 0
+        self._ready = -1
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid
+
+    def set_weights(self, weights: Any) -> None:
+        """Read with these CNN weights from now on (``ready()`` is False until the child has them)."""
+        self._generation += 1
+        self._send(("weights", self._generation, weights))
+
+    def ready(self) -> bool:
+        """True when the child holds the latest weights (does not block)."""
+        try:
+            while self._ready != self._generation and self._conn.poll(0):
+                kind, generation = self._conn.recv()
+                if kind == "ready":
+                    self._ready = generation
+        except (EOFError, OSError) as exc:
+            raise ReaderGone(f"the reading process stopped: {exc}") from exc
+        return self._ready == self._generation
+
+    @property
+    def current(self) -> bool:
+        """Whether the child held the latest weights when last asked (does not poll)."""
+        return self._ready == self._generation
+
+    def read(self, seq: int, source: Drawing | np.ndarray, timeout: float = 3.0) -> Reading:
+        """The reading of one drawing; raises ReaderGone if the child does not answer in time."""
+        self._send(("read", seq, source))
+        try:
+            if not self._conn.poll(timeout):
+                raise ReaderGone(f"the reading process did not answer in {timeout:.0f} s")
+            kind, reading = self._conn.recv()
+        except (EOFError, OSError) as exc:
+            raise ReaderGone(f"the reading process stopped: {exc}") from exc
+        if kind != "reading" or reading.seq != seq:
+            raise ReaderGone(f"the reading process answered out of turn ({kind})")
+        return reading
+
+    def close(self, timeout: float = 1.0) -> None:
+        """Stop the child (politely, then by force)."""
+        try:
+            self._conn.send(("stop",))
+        except (OSError, ValueError):
+            pass
+        self._proc.join(timeout)
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join(timeout)
+        self._conn.close()
+
+    def _send(self, message: tuple) -> None:
+        try:
+            self._conn.send(message)
+        except (OSError, ValueError) as exc:
+            raise ReaderGone(f"the reading process stopped: {exc}") from exc
+
+
+def serve(conn: Any, prepare: Any) -> None:
+    """The child's loop: weights in, readings out, until told to stop or the parent goes."""
+    from ..model.inference import Predictor, limit_blas_threads
+
+    limit_blas_threads()
+    predictor = None
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return  # the parent is gone
+        kind = message[0]
+        if kind == "stop":
+            return
+        if kind == "weights":
+            _, generation, weights = message
+            predictor = Predictor(weights=weights)
+            conn.send(("ready", generation))
+        elif kind == "read":
+            _, seq, source = message
+            conn.send(("reading", prepare_reading(read_drawing(seq, source, predictor), prepare)))
+        else:
+            print(f"digitscope reader: unknown message {kind!r}", file=sys.stderr)

@@ -1,0 +1,133 @@
+"""A small image painted with visible pixels, and a colour-bar legend.
+
+Plain QWidgets that draw one QImage scaled to fit (aspect kept, no
+smoothing): for images updated on every mouse-move this costs a fraction of a
+pyqtgraph ImageItem's render, which keeps the GUI thread free for drawing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QLinearGradient, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+BACKGROUND = QColor("#1b1f24")
+TEXT = QColor("#d5dae1")
+
+
+def to_qimage(pixels: np.ndarray) -> QImage:
+    """(H, W) uint8 grey or (H, W, 4) uint8 RGBA → a QImage owning a copy of the pixels."""
+    pixels = np.ascontiguousarray(pixels)
+    h, w = pixels.shape[:2]
+    if pixels.ndim == 2:
+        image = QImage(pixels.data, w, h, pixels.strides[0], QImage.Format.Format_Grayscale8)
+    else:
+        image = QImage(pixels.data, w, h, pixels.strides[0], QImage.Format.Format_RGBA8888)
+    return image.copy()  # detach from the NumPy buffer
+
+
+class PixelImage(QWidget):
+    """Shows ``pixels`` (see ``to_qimage``) as large as fits, centred, every pixel a crisp square.
+
+    ``overlay(painter, target)`` is called after the image is painted, with
+    the rectangle the image fills (widget coordinates). ``hoveredAt`` and
+    ``clickedAt`` report positions in image pixels (``None``: the cursor left).
+    """
+
+    hoveredAt = Signal(object)  # QPointF | None
+    clickedAt = Signal(QPointF)
+
+    def __init__(self, pixels: np.ndarray, parent: QWidget | None = None, overlay: Callable[[QPainter, QRectF], None] | None = None) -> None:
+        super().__init__(parent)
+        self.overlay = overlay
+        self.pixels = pixels
+        self._image = to_qimage(pixels)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMouseTracking(True)
+
+    def set_pixels(self, pixels: np.ndarray) -> None:
+        """Show new pixels (same or new size) and repaint."""
+        self.pixels = pixels
+        self._image = to_qimage(pixels)
+        self.update()
+
+    def target(self) -> QRectF:
+        """Where the image is drawn, in widget coordinates."""
+        w, h = self._image.width(), self._image.height()
+        scale = min(self.width() / w, self.height() / h)
+        return QRectF((self.width() - w * scale) / 2, (self.height() - h * scale) / 2, w * scale, h * scale)
+
+    def image_pos(self, pos: QPointF) -> QPointF:
+        """A widget position in image pixel coordinates."""
+        t = self.target()
+        return QPointF((pos.x() - t.x()) * self._image.width() / t.width(), (pos.y() - t.y()) * self._image.height() / t.height())
+
+    def widget_pos(self, pos: QPointF) -> QPointF:
+        """An image pixel position in widget coordinates."""
+        t = self.target()
+        return QPointF(t.x() + pos.x() * t.width() / self._image.width(), t.y() + pos.y() * t.height() / self._image.height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), BACKGROUND)
+        t = self.target()
+        painter.drawImage(t, self._image)
+        if self.overlay is not None:
+            self.overlay(painter, t)
+        painter.end()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        self.hoveredAt.emit(self.image_pos(event.position()))
+
+    def leaveEvent(self, event) -> None:  # noqa: N802
+        self.hoveredAt.emit(None)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.clickedAt.emit(self.image_pos(event.position()))
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(max(120, 2 * self._image.width()), max(120, 2 * self._image.height()))
+
+
+class ColourBar(QWidget):
+    """A vertical colour bar from 0 (bottom) to ``level`` (top) with a few tick labels."""
+
+    def __init__(self, colours: np.ndarray, parent: QWidget | None = None) -> None:
+        """``colours``: (N, 4) uint8 RGBA from the bottom of the scale to its top."""
+        super().__init__(parent)
+        self.colours = colours
+        self.level = 1.0
+        self.setFixedWidth(52)
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
+
+    def set_level(self, level: float) -> None:
+        if level != self.level:
+            self.level = level
+            self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), BACKGROUND)
+        margin = painter.fontMetrics().height() // 2 + 2
+        bar = QRectF(4, margin, 12, max(1, self.height() - 2 * margin))
+        gradient = QLinearGradient(bar.bottomLeft(), bar.topLeft())
+        n = len(self.colours)
+        for i in range(0, n, max(1, n // 16)):
+            gradient.setColorAt(i / (n - 1), QColor(*(int(v) for v in self.colours[i])))
+        gradient.setColorAt(1.0, QColor(*(int(v) for v in self.colours[-1])))
+        painter.fillRect(bar, gradient)
+        painter.setPen(TEXT)
+        for frac in (0.0, 0.25, 0.5, 0.75, 1.0):
+            y = bar.bottom() - frac * bar.height()
+            painter.drawLine(QPointF(bar.right(), y), QPointF(bar.right() + 3, y))
+            painter.drawText(QRectF(bar.right() + 5, y - margin, 40, 2 * margin), Qt.AlignmentFlag.AlignVCenter, _tick(frac * self.level))
+        painter.end()
+
+
+def _tick(value: float) -> str:
+    return f"{value:.3g}" if value else "0"

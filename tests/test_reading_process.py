@@ -1,0 +1,120 @@
+"""The child process that reads drawings for the live views, and the fallback when it fails."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import numpy as np
+import pytest
+from helpers import loop, vertical_stroke
+from PySide6.QtCore import QSettings
+
+from digitscope.app.mosaic import ColourScale, Palette, colour_mosaic, pack_rgba
+from digitscope.app.reading import MapColouring, ReaderGone, ReadingProcess, prepare_reading, read_drawing
+from digitscope.model.drawing import Drawing
+from digitscope.model.modelfile import bundled_model_path
+
+
+def _palette() -> Palette:
+    lut = np.arange(256, dtype=np.uint32) * 0x01010101
+    return Palette(lut, pack_rgba(1, 2, 3))
+
+
+def _wait_ready(process: ReadingProcess, timeout: float = 30.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not process.ready():
+        assert time.monotonic() < deadline, "the reading process never became ready"
+        time.sleep(0.02)
+
+
+def test_child_reads_exactly_like_the_thread(bundled_predictor):
+    colouring = MapColouring({"conv1": 8, "conv2": 8}, _palette())
+    process = ReadingProcess(colouring)
+    try:
+        process.set_weights(bundled_predictor.weights)
+        _wait_ready(process)
+        for seq, drawing in enumerate([vertical_stroke(), loop()], start=1):
+            remote = process.read(seq, drawing)
+            local = prepare_reading(read_drawing(seq, drawing, bundled_predictor), MapColouring({"conv1": 8, "conv2": 8}, _palette()))
+            assert remote.seq == seq
+            np.testing.assert_allclose(remote.tensor, local.tensor)
+            np.testing.assert_allclose(remote.prediction.probabilities, local.prediction.probabilities, atol=1e-6)
+            for name in ("conv1", "conv2"):
+                np.testing.assert_allclose(remote.prediction.activations[name], local.prediction.activations[name], atol=1e-5)
+                assert remote.prepared[name][0].shape == local.prepared[name][0].shape
+        assert remote.prediction.digit == 0
+        empty = process.read(9, Drawing(280, 280, 18, []))
+        assert empty.tensor is None and empty.prediction is None, "an empty canvas reads as empty in the child too"
+    finally:
+        process.close()
+    assert not process._proc.is_alive()
+
+
+def test_a_dead_child_is_reported_not_waited_for(bundled_predictor):
+    process = ReadingProcess()
+    process.set_weights(bundled_predictor.weights)
+    _wait_ready(process)
+    os.kill(process.pid, signal.SIGKILL)
+    process._proc.join(5)
+    with pytest.raises(ReaderGone):
+        process.read(1, vertical_stroke())
+    process.close()
+
+
+def test_colour_mosaic_scale_follows_the_hysteresis():
+    acts = np.zeros((3, 3, 2), np.float32)
+    acts[1, 1, 0] = 1.2
+    rgba, level = colour_mosaic(acts, 2, _palette(), ColourScale())
+    assert level == 1.5
+    assert abs(int(rgba[1, 1, 0]) - 1.2 / 1.5 * 255) <= 1, "a value is coloured by its place on the scale"
+
+
+@pytest.fixture
+def process_window(qtbot, tmp_path):
+    from digitscope.app.window import MainWindow
+
+    w = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), bundled_model=bundled_model_path(), reading_process=True)
+    qtbot.addWidget(w)
+    with qtbot.waitSignal(w.loader.loaded, timeout=60000):
+        w.show_when_ready()
+    yield w
+    w.close()
+
+
+def _draw_and_settle(qtbot, window, drawing):
+    window.canvas.set_drawing(drawing)
+    qtbot.waitUntil(lambda: window.latest is not None and window.latest.seq == window.latest_seq, timeout=10000)
+    return window.latest
+
+
+def test_window_reads_in_the_child_and_falls_back_when_it_dies(qtbot, process_window):
+    w = process_window
+
+    def child_ready():
+        w.request_reading()
+        return w.worker.process_ready()
+
+    qtbot.waitUntil(child_ready, timeout=30000)
+    pid = w.worker.process_pid
+    assert pid is not None and pid != os.getpid()
+    assert _draw_and_settle(qtbot, w, vertical_stroke()).prediction.digit == 1
+    os.kill(pid, signal.SIGKILL)
+    reading = _draw_and_settle(qtbot, w, loop())
+    assert reading.prediction is not None and reading.prediction.digit == 0, "read in the thread once the child is gone"
+    assert w.worker.use_process is False and w.worker.process_pid is None
+
+
+def test_closing_the_window_stops_the_child(qtbot, process_window):
+    w = process_window
+
+    def child_ready():
+        w.request_reading()
+        return w.worker.process_ready()
+
+    qtbot.waitUntil(child_ready, timeout=30000)
+    proc = w.worker._process._proc
+    w.close()
+    assert not proc.is_alive()
