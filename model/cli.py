@@ -6,7 +6,7 @@ import argparse
 import json
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -49,7 +49,32 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--init-model", metavar="FILE", help="fine-tune this model instead of starting from scratch")
     t.add_argument("--limit", type=_positive_int, metavar="N", help="use only the first N training images (quick runs)")
     t.add_argument("--progress", choices=("human", "json"), default="human", help="progress on stderr as text, or JSON lines on stdout")
+    t.add_argument("--drawings", metavar="DIR", help="also train on my drawings: DIR/<digit>/*.json drawing files")
+    t.add_argument("--drawings-weight", type=_non_negative_float, default=10.0, help="weight of each drawing vs one MNIST image (default: %(default)s)")
+    t.add_argument(
+        "--drawings-holdout", type=_fraction, default=0.2,
+        help="share of each digit's drawings held out to compare the models on (default: %(default)s)",
+    )
+    t.add_argument("--compare-model", metavar="FILE", help="after training, evaluate this model next to the new one")
+    t.add_argument(
+        "--control", choices=("none", "stdin"), default="none",
+        help="stdin: a line 'stop' on stdin, or its end, cancels the run (for programs driving training)",
+    )
     return parser
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -149,9 +174,29 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+EXIT_CANCELLED = 3
+
+
+def _stdin_stop_flag() -> Callable[[], bool]:
+    """A flag that turns true when stdin says 'stop' or closes (the driving program went away)."""
+    import threading
+
+    stop = threading.Event()
+
+    def watch() -> None:
+        for line in sys.stdin:
+            if line.strip() == "stop":
+                break
+        stop.set()
+
+    threading.Thread(target=watch, name="stdin-control", daemon=True).start()
+    return stop.is_set
+
+
 def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .progress import HumanProgress, JsonProgress
     from .train_run import TrainRequest, run_training
+    from .training import TrainingCancelled
 
     reporter = JsonProgress(sys.stdout) if args.progress == "json" else HumanProgress(sys.stderr)
     request = TrainRequest(
@@ -166,9 +211,17 @@ def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> int:
         init_model=args.init_model,
         limit=args.limit,
         command="digitscope " + shlex.join(argv),
+        drawings=args.drawings,
+        drawings_weight=args.drawings_weight,
+        drawings_holdout=args.drawings_holdout,
+        compare_model=args.compare_model,
     )
+    should_stop = _stdin_stop_flag() if args.control == "stdin" else None
     try:
-        run_training(request, reporter)
+        run_training(request, reporter, should_stop)
+    except TrainingCancelled:
+        reporter({"event": "cancelled"})
+        return EXIT_CANCELLED
     except Exception as exc:
         reporter({"event": "error", "message": f"{type(exc).__name__}: {exc}"})
         raise

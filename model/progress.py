@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any, TextIO
 
 
@@ -56,6 +57,16 @@ class HumanProgress:
             self._line(f"MNIST test accuracy {100 * event['test_accuracy']:.2f}%")
         elif kind == "saved":
             self._line(f"saved {event['path']} (and {event['metadata']}) after {time.perf_counter() - self.started:.0f} s")
+        elif kind == "drawings":
+            skipped = event["skipped"]
+            note = f"; skipped {len(skipped)} unreadable: " + ", ".join(Path(s["path"]).name for s in skipped) if skipped else ""
+            self._line(f"my drawings: {event['trained']} to train on (weight {event['weight']:g}), {event['held_out']} held out{note}")
+        elif kind == "compared":
+            for name, figures in event["models"].items():
+                parts = [f"{data}: {100 * f['accuracy']:.2f}% of {f['samples']}" for data, f in figures.items()]
+                self._line(f"{name} model  " + "  ".join(parts))
+        elif kind == "cancelled":
+            self._line("training cancelled; nothing was written")
         elif kind == "error":
             self._line(f"training failed: {event['message']}")
         else:

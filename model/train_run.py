@@ -27,6 +27,25 @@ class TrainRequest:
     init_model: str | None = None
     limit: int | None = None
     command: str = ""
+    #: My drawings (a folder as :mod:`.my_drawings` keeps it), added to MNIST with this weight each.
+    drawings: str | None = None
+    drawings_weight: float = 10.0
+    #: Share of each digit of my drawings held out for the comparison (never trained on).
+    drawings_holdout: float = 0.2
+    #: A model to compare the new one with, on the MNIST test set and the held-out drawings.
+    compare_model: str | None = None
+
+
+def _figures(evaluation: Any) -> dict[str, Any]:
+    """An evaluation as JSON-safe figures (digits with no samples: None)."""
+    import math
+
+    return {
+        "accuracy": evaluation.accuracy,
+        "samples": evaluation.count,
+        "per_class_accuracy": [None if math.isnan(v) else v for v in evaluation.per_class],
+        "confusion": evaluation.confusion.tolist(),
+    }
 
 
 def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopFn | None = None) -> dict[str, Any]:
@@ -48,6 +67,28 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
     x, y = data.x_train, data.y_train
     if request.limit:
         x, y = x[: request.limit], y[: request.limit]
+    x, y = as_inputs(x), y.astype(np.int64)
+    weights = np.ones(len(x), np.float32)
+    held_x = np.zeros((0, 28, 28, 1), np.float32)
+    held_y = np.zeros(0, np.int64)
+    drawings_info: dict[str, Any] | None = None
+    if request.drawings:
+        from .my_drawings import drawings_to_inputs, holdout_split, load_labelled
+
+        mine_x, mine_y, mine = drawings_to_inputs(load_labelled(request.drawings))
+        train_idx, held_idx = holdout_split(mine.paths, mine.labels, request.drawings_holdout)
+        held_x, held_y = mine_x[held_idx], mine_y[held_idx]
+        x = np.concatenate([x, mine_x[train_idx]])
+        y = np.concatenate([y, mine_y[train_idx]])
+        weights = np.concatenate([weights, np.full(len(train_idx), request.drawings_weight, np.float32)])
+        drawings_info = {
+            "folder": str(request.drawings),
+            "trained": int(len(train_idx)),
+            "held_out": int(len(held_idx)),
+            "weight": request.drawings_weight,
+            "skipped": [{"path": str(p), "reason": r} for p, r in mine.skipped],
+        }
+        progress({"event": "drawings", **drawings_info})
     config = TrainConfig(
         epochs=request.epochs,
         batch_size=request.batch_size,
@@ -59,11 +100,28 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
         validation_split=request.validation_split,
     )
     base = load_keras_model(request.init_model) if request.init_model else None
-    result = train_model(as_inputs(x), one_hot(y), config, model=base, progress=progress, should_stop=should_stop)
+    result = train_model(x, one_hot(y), config, model=base, progress=progress, should_stop=should_stop, sample_weight=weights)
 
+    x_test = as_inputs(data.x_test)
     predictor = Predictor(result.model)
-    test = evaluate_labels(data.y_test, predictor.probabilities(as_inputs(data.x_test)).argmax(axis=1))
+    test = evaluate_labels(data.y_test, predictor.probabilities(x_test).argmax(axis=1))
     progress({"event": "evaluated", "test_accuracy": test.accuracy, "per_class_accuracy": test.per_class})
+    if request.compare_model or request.drawings:
+        comparison: dict[str, Any] = {"new": {"mnist_test": _figures(test)}}
+        if len(held_y):
+            comparison["new"]["my_drawings"] = _figures(evaluate_labels(held_y, predictor.probabilities(held_x).argmax(axis=1)))
+        if request.compare_model:
+            from .inference import load_predictor
+
+            current = load_predictor(request.compare_model)
+            comparison["current"] = {"mnist_test": _figures(evaluate_labels(data.y_test, current.probabilities(x_test).argmax(axis=1)))}
+            if len(held_y):
+                comparison["current"]["my_drawings"] = _figures(evaluate_labels(held_y, current.probabilities(held_x).argmax(axis=1)))
+        progress({"event": "compared", "models": comparison})
+        if should_stop is not None and should_stop():
+            from .training import TrainingCancelled
+
+            raise TrainingCancelled()
 
     import tensorflow as tf
 
@@ -76,6 +134,7 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
         "confusion": test.confusion.tolist(),
         "epochs": request.epochs,
         "train_samples": int(len(x) - round(len(x) * request.validation_split)),
+        "my_drawings": drawings_info,
         "config": config.to_json(),
         "history": result.history,
         "training_seconds": round(result.seconds, 1),

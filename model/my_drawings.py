@@ -1,0 +1,152 @@
+"""The user's own labelled drawings: a folder of drawing files, one sub-folder per digit.
+
+Layout: ``ROOT/<digit>/<name>.json``, each a drawing file (see :mod:`.drawing`)
+that also records its ``label``. The folder a file sits in is its label; the
+``label`` field is a copy for tools reading single files. Every change is an
+atomic file operation, so a crash never leaves half a drawing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .drawing import Drawing, DrawingError, load_drawing, save_drawing
+
+DIGITS = tuple(range(10))
+
+
+@dataclass
+class LabelledDrawings:
+    """Drawings with their labels, and the files that could not be used (with the reason)."""
+
+    drawings: list[Drawing] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+    paths: list[Path] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.drawings)
+
+    def subset(self, index: np.ndarray | list[int]) -> LabelledDrawings:
+        idx = [int(i) for i in index]
+        return LabelledDrawings([self.drawings[i] for i in idx], [self.labels[i] for i in idx], [self.paths[i] for i in idx], [])
+
+
+class DrawingStore:
+    """My drawings under ``root`` (created on first save)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def add(self, drawing: Drawing, label: int) -> Path:
+        """Save a labelled drawing; returns its file."""
+        label = _check_label(label)
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        path = self.root / str(label) / f"{stamp}-{secrets.token_hex(3)}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_drawing(drawing, path, label=label)
+        return path
+
+    def files(self, label: int | None = None) -> list[Path]:
+        """The drawing files, oldest first (by name), of one digit or all."""
+        labels = DIGITS if label is None else (_check_label(label),)
+        out: list[Path] = []
+        for d in labels:
+            folder = self.root / str(d)
+            if folder.is_dir():
+                out += sorted(p for p in folder.glob("*.json") if p.is_file())
+        return out
+
+    def counts(self) -> dict[int, int]:
+        """How many drawings there are of each digit."""
+        return {d: len(self.files(d)) for d in DIGITS}
+
+    def label_of(self, path: Path) -> int:
+        return int(Path(path).parent.name)
+
+    def delete(self, path: str | Path) -> None:
+        Path(path).unlink(missing_ok=True)
+
+    def relabel(self, path: str | Path, label: int) -> Path:
+        """Move a drawing to another digit; returns its new file. The old file goes only
+        once the new one is complete."""
+        label = _check_label(label)
+        path = Path(path)
+        if self.label_of(path) == label:
+            return path
+        drawing = load_drawing(path)
+        target = self.root / str(label) / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        save_drawing(drawing, target, label=label)
+        path.unlink(missing_ok=True)
+        return target
+
+    def load(self) -> LabelledDrawings:
+        """All drawings that can be read; unreadable files are listed in ``skipped``."""
+        return load_labelled(self.root)
+
+
+def load_labelled(root: str | Path) -> LabelledDrawings:
+    """Read ``root/<digit>/*.json``; a file that is not a valid drawing is skipped and named."""
+    store = DrawingStore(root)
+    out = LabelledDrawings()
+    for path in store.files():
+        try:
+            drawing = load_drawing(path)
+        except DrawingError as exc:
+            out.skipped.append((path, str(exc)))
+            continue
+        out.drawings.append(drawing)
+        out.labels.append(store.label_of(path))
+        out.paths.append(path)
+    return out
+
+
+def drawings_to_inputs(data: LabelledDrawings) -> tuple[np.ndarray, np.ndarray, LabelledDrawings]:
+    """(N, 28, 28, 1) float32 inputs and (N,) labels through the drawing pipeline. Drawings
+    with no ink are moved to ``skipped`` of the returned, cleaned set."""
+    from .preprocess import EmptyInputError, drawing_to_tensor
+
+    tensors, keep, skipped = [], [], list(data.skipped)
+    for i, drawing in enumerate(data.drawings):
+        try:
+            tensors.append(drawing_to_tensor(drawing))
+            keep.append(i)
+        except (EmptyInputError, ValueError) as exc:
+            skipped.append((data.paths[i], str(exc) or "no ink"))
+    clean = data.subset(keep)
+    clean.skipped = skipped
+    x = np.stack(tensors)[..., None].astype(np.float32) if tensors else np.zeros((0, 28, 28, 1), np.float32)
+    return x, np.asarray(clean.labels, dtype=np.int64), clean
+
+
+def holdout_split(paths: list[Path], labels: list[int], fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, held-out): ``fraction`` of each digit's drawings held out, chosen by
+    a hash of the file name, so a drawing stays on its side as others are added."""
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"the held-out fraction must be in [0, 1), not {fraction}")
+    train: list[int] = []
+    held: list[int] = []
+    for digit in DIGITS:
+        idx = [i for i, lab in enumerate(labels) if lab == digit]
+        idx.sort(key=lambda i: hashlib.sha256(os.fsencode(Path(paths[i]).name)).hexdigest())
+        n_held = int(round(len(idx) * fraction)) if len(idx) >= 2 else 0
+        held += idx[:n_held]
+        train += idx[n_held:]
+    return np.array(sorted(train), dtype=np.int64), np.array(sorted(held), dtype=np.int64)
+
+
+def _check_label(label: int) -> int:
+    if isinstance(label, bool) or int(label) != label or not 0 <= int(label) <= 9:
+        raise ValueError(f"a label is a digit 0–9, not {label!r}")
+    return int(label)
+
+
+__all__ = ["DrawingStore", "LabelledDrawings", "drawings_to_inputs", "holdout_split", "load_labelled"]
