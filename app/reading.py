@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -105,15 +106,34 @@ class ReadingProcess:
             child.close()
         self._generation = 0
         self._ready = -1
+        self._sender: threading.Thread | None = None
 
     @property
     def pid(self) -> int | None:
         return self._proc.pid
 
     def set_weights(self, weights: Any) -> None:
-        """Read with these CNN weights from now on (``ready()`` is False until the child has them)."""
+        """Read with these CNN weights from now on (``ready()`` is False until the child has them).
+
+        Sent from a helper thread: the child takes a second to start, and a
+        5 MB message blocks until it reads it; the caller reads in-thread meanwhile.
+        """
+        self._join_sender()
         self._generation += 1
-        self._send(("weights", self._generation, weights))
+        message = ("weights", self._generation, weights)
+        self._sender = threading.Thread(target=self._send_quietly, args=(message,), name="reader-weights", daemon=True)
+        self._sender.start()
+
+    def _send_quietly(self, message: tuple) -> None:
+        try:
+            self._conn.send(message)
+        except Exception:  # a dead child or a closed connection:
+            pass  # the next read or ready() reports it
+
+    def _join_sender(self) -> None:
+        if self._sender is not None:
+            self._sender.join()
+            self._sender = None
 
     def ready(self) -> bool:
         """True when the child holds the latest weights (does not block)."""
@@ -133,6 +153,7 @@ class ReadingProcess:
 
     def read(self, seq: int, source: Drawing | np.ndarray, timeout: float = 3.0) -> Reading:
         """The reading of one drawing; raises ReaderGone if the child does not answer in time."""
+        self._join_sender()  # done already: the child only reports ready once it has the weights
         self._send(("read", seq, source))
         try:
             if not self._conn.poll(timeout):
@@ -146,6 +167,9 @@ class ReadingProcess:
 
     def close(self, timeout: float = 1.0) -> None:
         """Stop the child (politely, then by force)."""
+        if self._sender is not None and self._sender.is_alive():
+            self._proc.kill()  # it never took its weights: do not wait for it
+            self._sender.join(timeout)  # the send fails at once on the broken pipe
         try:
             self._conn.send(("stop",))
         except (OSError, ValueError):

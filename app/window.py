@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QEvent, QSettings, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -24,12 +24,17 @@ from PySide6.QtWidgets import (
 
 from ..model.architecture import CONV_SHAPES
 from ..model.drawing import DrawingError, load_drawing, save_drawing
+from ..model.my_drawings import DrawingStore
 from .canvas import DrawingCanvas
 from .reading import Reading
 from .workers import InferenceWorker, ModelLoader
 
 if TYPE_CHECKING:
+    from .my_drawings_dialog import MyDrawingsDialog
+    from .retrain_dialog import RetrainDialog
     from .views.map_detail import MapDetailDialog
+
+DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff)"
@@ -42,14 +47,27 @@ class MainWindow(QMainWindow):
     readingShown = Signal(object)  # Reading, after the views were updated (for tests and benchmarks)
 
     def __init__(
-        self, settings: QSettings | None = None, bundled_model: Path | None = None, lazy_views: bool = False, reading_process: bool | None = None
+        self,
+        settings: QSettings | None = None,
+        bundled_model: Path | None = None,
+        lazy_views: bool = False,
+        reading_process: bool | None = None,
+        data_dir: Path | None = None,
     ) -> None:
         """``lazy_views`` defers the pyqtgraph views (and pyqtgraph's import) until
         :meth:`show_when_ready`, so the window appears sooner. ``reading_process``
         reads drawings in a child process (default: yes, unless the environment
-        sets ``DIGITSCOPE_READER=thread``)."""
+        sets ``DIGITSCOPE_READER=thread``). ``data_dir`` holds my drawings and
+        retrained models (default: the user's app data folder)."""
         super().__init__()
         self.settings = settings or QSettings("Digitscope", "Digitscope")
+        if data_dir is None:
+            data_dir = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation) or Path.home() / ".digitscope")
+        self.data_dir = data_dir
+        self.store = DrawingStore(data_dir / "my-drawings")
+        self.models_dir = data_dir / "models"
+        self.retrain_dialog: RetrainDialog | None = None
+        self.drawings_dialog: MyDrawingsDialog | None = None
         self.bundled_model = bundled_model
         self.setWindowTitle("Digitscope")
         self.setAcceptDrops(True)
@@ -80,6 +98,7 @@ class MainWindow(QMainWindow):
         self.loader.failed.connect(self._model_failed)
         self.canvas.changed.connect(self.request_reading)
         self._restore_settings()
+        self._update_drawings_count()
         if not lazy_views:
             self.build_views()
 
@@ -140,9 +159,27 @@ class MainWindow(QMainWindow):
             button.clicked.connect(slot)
             tools.addWidget(button)
 
+        label_row = QHBoxLayout()
+        label_row.addWidget(QLabel("That's a…"))
+        self.label_buttons = []
+        for digit in range(10):
+            button = QToolButton()
+            button.setText(str(digit))
+            button.setToolTip(f"Add this drawing to My drawings as a {digit} (or press {digit})")
+            button.clicked.connect(lambda _=False, d=digit: self.label_drawing(d))
+            label_row.addWidget(button)
+            self.label_buttons.append(button)
+            shortcut = QShortcut(QKeySequence(str(digit)), self)
+            shortcut.activated.connect(lambda d=digit: self.label_drawing(d))
+        label_row.addStretch(1)
+        self.drawings_count = QLabel()
+        self.drawings_count.setStyleSheet("color: #56606d;")
+        label_row.addWidget(self.drawings_count)
+
         left = QVBoxLayout()
         left.addWidget(self.canvas, 1)
         left.addLayout(tools)
+        left.addLayout(label_row)
 
         self.right_layout = QVBoxLayout()  # filled by build_views
         top = QHBoxLayout()
@@ -181,6 +218,9 @@ class MainWindow(QMainWindow):
         model = bar.addMenu("&Model")
         self._action(model, "&Load model…", self.load_model_dialog)
         self._action(model, "&Reset to bundled model", self.reset_model)
+        model.addSeparator()
+        self._action(model, "&My drawings…", self.show_my_drawings)
+        self._action(model, "Re&train…", self.show_retrain, "Ctrl+T")
 
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About Digitscope", self.show_about)
@@ -403,6 +443,58 @@ class MainWindow(QMainWindow):
     def _remember_dir(self, path: Path) -> None:
         self.settings.setValue("files/last_dir", str(path.parent))
 
+    # ------------------------------------------------------------------ my drawings, retraining
+
+    def label_drawing(self, digit: int) -> Path | None:
+        """Add the drawing on the canvas to My drawings as ``digit``, then clear the canvas
+        (undoable) for the next one."""
+        if self.canvas.image_loaded():
+            self.statusBar().showMessage("Only drawings can be added to My drawings, not opened images.", 5000)
+            return None
+        if self.canvas.is_empty():
+            self.statusBar().showMessage(f"Draw a {digit} first, then press {digit}.", 5000)
+            return None
+        try:
+            path = self.store.add(self.canvas.drawing(), digit)
+        except OSError as exc:
+            QMessageBox.warning(self, "Could not add the drawing", f"{exc.strerror or exc}. The drawing stays on the canvas.")
+            return None
+        self.canvas.clear()
+        self._update_drawings_count()
+        count = self.store.counts()[digit]
+        self.statusBar().showMessage(f"Added to My drawings as a {digit} ({count} {DIGIT_NAMES[digit]}{'s' if count != 1 else ''}). Undo brings it back to the canvas.", 5000)
+        if self.drawings_dialog is not None:
+            self.drawings_dialog.refresh()
+        return path
+
+    def _update_drawings_count(self) -> None:
+        total = sum(self.store.counts().values())
+        self.drawings_count.setText(f"My drawings: {total}")
+
+    def show_my_drawings(self) -> MyDrawingsDialog:
+        from .my_drawings_dialog import MyDrawingsDialog
+
+        if self.drawings_dialog is None:
+            self.drawings_dialog = MyDrawingsDialog(self.store, self)
+            self.drawings_dialog.changed.connect(self._update_drawings_count)
+        self.drawings_dialog.refresh()
+        self.drawings_dialog.show()
+        self.drawings_dialog.raise_()
+        return self.drawings_dialog
+
+    def show_retrain(self) -> RetrainDialog:
+        from .retrain_dialog import RetrainDialog
+
+        current = Path(self.predictor.path) if self.predictor is not None and self.predictor.path else None
+        if self.retrain_dialog is None or not self.retrain_dialog.isVisible() and not self.retrain_dialog.busy():
+            if self.retrain_dialog is not None:
+                self.retrain_dialog.deleteLater()
+            self.retrain_dialog = RetrainDialog(self.settings, self.store, current, self.models_dir, self)
+            self.retrain_dialog.kept.connect(self.load_model)
+        self.retrain_dialog.show()
+        self.retrain_dialog.raise_()
+        return self.retrain_dialog
+
     # ------------------------------------------------------------------ about, settings
 
     def show_about(self) -> None:
@@ -422,6 +514,16 @@ class MainWindow(QMainWindow):
             self.resize(1180, 860)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self.retrain_dialog is not None and self.retrain_dialog.busy():
+            answer = QMessageBox.question(self, "Training is running", "A retraining run is under way. Stop it and quit?")
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+            self.retrain_dialog.stop_and_wait()
+        if self.retrain_dialog is not None:
+            self.retrain_dialog.close()
+        if self.drawings_dialog is not None:
+            self.drawings_dialog.close()
         self.settings.setValue("canvas/pen_width", self.canvas.pen_width)
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.sync()

@@ -12,6 +12,11 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from PySide6.QtCore import QStandardPaths  # noqa: E402
+
+# Never touch the real user's data folders (my drawings, retrained models) from tests.
+QStandardPaths.setTestModeEnabled(True)
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist.npz"
 SHARED_UNIPEN = REPO.parent / "shared" / "data" / "unipen-dev.jsonl"

@@ -1,0 +1,453 @@
+"""Model → Retrain…: choose data and settings, watch the run, compare, then keep or discard.
+
+The run itself is a separate ``digitscope train`` process (see
+:mod:`.training_process`); this dialog only builds its arguments and shows its
+JSON progress. The new model is written to ``models/candidates/`` in the
+user's data folder; Keep moves it (an atomic rename) to ``models/`` and hands
+it to the main window; Discard, Cancel or a failure delete it. The model in
+use is never touched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QColor
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QDialog,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..model.my_drawings import DrawingStore
+from .training_process import TrainingRun
+
+FINE_TUNE_RATE = 3e-4
+SCRATCH_RATE = 1e-3
+
+
+def mnist_state(path: str | None) -> tuple[Path | None, str]:
+    """The MNIST file training would use and a sentence for the user."""
+    from ..model.mnist import MnistUnavailable, find_mnist
+
+    try:
+        found = find_mnist(path or None)
+    except MnistUnavailable as exc:
+        return None, f"✗ {exc}"
+    if found is None:
+        return None, "✗ No MNIST file here. Choose your mnist.npz (Keras's format), or training will try to download it (11 MB)."
+    return found, f"✓ {found}"
+
+
+def check_mnist_file(path: Path) -> str | None:
+    """None if ``path`` looks like Keras's mnist.npz, else what is wrong (cheap: no arrays loaded)."""
+    try:
+        with np.load(path) as npz:
+            missing = {"x_train", "y_train", "x_test", "y_test"} - set(npz.files)
+    except Exception as exc:
+        return f"{path.name} is not an .npz file ({exc})"
+    return f"{path.name} lacks {', '.join(sorted(missing))}" if missing else None
+
+
+class RetrainDialog(QDialog):
+    """Retrain the model on MNIST and my drawings; ``kept`` gives the new model's file."""
+
+    kept = Signal(Path)
+
+    def __init__(self, settings: QSettings, store: DrawingStore, current_model: Path | None, models_dir: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Retrain the model")
+        self.settings, self.store, self.current_model, self.models_dir = settings, store, current_model, models_dir
+        self.run: TrainingRun | None = None
+        self.candidate: Path | None = None
+        self.epochs_total = 1
+        self.started = 0.0
+        self.skipped_note = ""
+        self.history: dict[str, list[tuple[float, float]]] = {k: [] for k in ("loss", "accuracy", "val_loss", "val_accuracy", "batch_loss", "batch_accuracy")}
+
+        layout = QHBoxLayout(self)
+        layout.addWidget(self._settings_panel())
+        layout.addWidget(self._progress_panel(), 1)
+        self._refresh_data()
+        self._set_state("idle")
+        self.resize(1100, 640)
+
+    # ------------------------------------------------------------------ layout
+
+    def _settings_panel(self) -> QWidget:
+        box = QGroupBox("Data and settings")
+        form = QFormLayout(box)
+        self.mnist_label = QLabel()
+        self.mnist_label.setWordWrap(True)
+        self.mnist_label.setMaximumWidth(320)
+        choose = QPushButton("Choose mnist.npz…")
+        choose.clicked.connect(self.choose_mnist)
+        form.addRow("MNIST", self.mnist_label)
+        form.addRow("", choose)
+        self.use_drawings = QCheckBox()
+        self.use_drawings.setChecked(self.settings.value("training/use_drawings", True, bool))
+        self.drawings_weight = QDoubleSpinBox()
+        self.drawings_weight.setRange(0.0, 1000.0)
+        self.drawings_weight.setValue(self.settings.value("training/drawings_weight", 10.0, float))
+        self.drawings_weight.setSuffix(" × an MNIST image")
+        form.addRow("My drawings", self.use_drawings)
+        form.addRow("  each weighs", self.drawings_weight)
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 200)
+        self.epochs.setValue(12)
+        self.batch = QSpinBox()
+        self.batch.setRange(8, 4096)
+        self.batch.setValue(128)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Batch size", self.batch)
+        self.fine_tune = QRadioButton("Fine-tune the current model")
+        self.scratch = QRadioButton("Train from scratch")
+        group = QButtonGroup(self)
+        group.addButton(self.fine_tune)
+        group.addButton(self.scratch)
+        self.fine_tune.setChecked(self.current_model is not None)
+        self.scratch.setChecked(self.current_model is None)
+        self.fine_tune.setEnabled(self.current_model is not None)
+        self.fine_tune.toggled.connect(lambda on: self.rate.setValue(FINE_TUNE_RATE if on else SCRATCH_RATE))
+        form.addRow("Start", self.fine_tune)
+        form.addRow("", self.scratch)
+        self.rate = QDoubleSpinBox()
+        self.rate.setDecimals(5)
+        self.rate.setRange(1e-5, 1e-1)
+        self.rate.setSingleStep(1e-4)
+        self.rate.setValue(FINE_TUNE_RATE if self.fine_tune.isChecked() else SCRATCH_RATE)
+        form.addRow("Learning rate", self.rate)
+        self.augment = QCheckBox("Make MNIST look drawn (shifts, tilts, stroke weight)")
+        self.augment.setChecked(True)
+        form.addRow("Augmentation", self.augment)
+        self.validation = QDoubleSpinBox()
+        self.validation.setRange(0.0, 0.5)
+        self.validation.setSingleStep(0.05)
+        self.validation.setValue(0.1)
+        form.addRow("Validation split", self.validation)
+        buttons = QHBoxLayout()
+        self.train_button = QPushButton("Train")
+        self.train_button.setDefault(True)
+        self.train_button.clicked.connect(self.start_training)
+        self.cancel_button = QPushButton("Cancel training")
+        self.cancel_button.clicked.connect(self.cancel_training)
+        buttons.addWidget(self.train_button)
+        buttons.addWidget(self.cancel_button)
+        form.addRow(buttons)
+        return box
+
+    def _progress_panel(self) -> QWidget:
+        panel = QWidget()
+        grid = QGridLayout(panel)
+        self.status = QLabel("Choose the data and press Train.")
+        self.status.setWordWrap(True)
+        grid.addWidget(self.status, 0, 0, 1, 2)
+        self.epoch_bar = QProgressBar()
+        self.epoch_bar.setFormat("epoch %p%")
+        self.run_bar = QProgressBar()
+        self.run_bar.setFormat("run %p%")
+        self.eta = QLabel("")
+        grid.addWidget(self.epoch_bar, 1, 0)
+        grid.addWidget(self.run_bar, 1, 1)
+        grid.addWidget(self.eta, 2, 0, 1, 2)
+        self.loss_plot = self._plot("loss")
+        self.acc_plot = self._plot("accuracy")
+        self.curves = {
+            "batch_loss": self.loss_plot.plot(pen=pg.mkPen("#9bbcf2", width=1), name="train (batches)"),
+            "loss": self.loss_plot.plot(pen=pg.mkPen("#2f7de1", width=2), symbol="o", symbolSize=6, name="train"),
+            "val_loss": self.loss_plot.plot(pen=pg.mkPen("#e5812f", width=2), symbol="s", symbolSize=6, name="validation"),
+            "batch_accuracy": self.acc_plot.plot(pen=pg.mkPen("#9bbcf2", width=1), name="train (batches)"),
+            "accuracy": self.acc_plot.plot(pen=pg.mkPen("#2f7de1", width=2), symbol="o", symbolSize=6, name="train"),
+            "val_accuracy": self.acc_plot.plot(pen=pg.mkPen("#e5812f", width=2), symbol="s", symbolSize=6, name="validation"),
+        }
+        grid.addWidget(self.loss_plot, 3, 0)
+        grid.addWidget(self.acc_plot, 3, 1)
+        self.results = QTableWidget(2, 2)
+        self.results.setHorizontalHeaderLabels(["Current model", "New model"])
+        self.results.setVerticalHeaderLabels(["MNIST test", "My drawings (held out)"])
+        self.results.horizontalHeader().setStretchLastSection(True)
+        self.results.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.results.setMaximumHeight(110)
+        grid.addWidget(self.results, 4, 0)
+        self.confusion = QTableWidget(10, 10)
+        self.confusion.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.confusion.setHorizontalHeaderLabels([str(d) for d in range(10)])
+        self.confusion.setVerticalHeaderLabels([str(d) for d in range(10)])
+        self.confusion.horizontalHeader().setDefaultSectionSize(40)
+        self.confusion.verticalHeader().setDefaultSectionSize(20)
+        self.confusion.setToolTip("New model on the MNIST test set: rows are the true digit, columns the prediction")
+        grid.addWidget(self.confusion, 4, 1, 2, 1)
+        self.keep_button = QPushButton("Keep the new model")
+        self.keep_button.clicked.connect(self.keep)
+        self.discard_button = QPushButton("Discard it")
+        self.discard_button.clicked.connect(self.discard)
+        keep_row = QHBoxLayout()
+        keep_row.addWidget(self.keep_button)
+        keep_row.addWidget(self.discard_button)
+        grid.addLayout(keep_row, 5, 0)
+        grid.setRowStretch(3, 1)
+        return panel
+
+    @staticmethod
+    def _plot(name: str) -> pg.PlotWidget:
+        plot = pg.PlotWidget(background="w")
+        plot.setTitle(name, color="#333")
+        plot.setLabel("bottom", "epoch")
+        plot.showGrid(x=True, y=True, alpha=0.2)
+        plot.addLegend(offset=(-10, 10))
+        plot.setMouseEnabled(False, False)
+        plot.setMinimumSize(240, 200)
+        return plot
+
+    # ------------------------------------------------------------------ data
+
+    def _refresh_data(self) -> None:
+        self.mnist_path, text = mnist_state(self.settings.value("training/mnist", "", str))
+        self.mnist_label.setText(text)
+        self.mnist_label.setStyleSheet("color: #1d7a35;" if self.mnist_path else "color: #b3261e;")
+        n = sum(self.store.counts().values())
+        self.use_drawings.setText(f"Include my drawings ({n})")
+        self.use_drawings.setEnabled(n > 0)
+
+    def choose_mnist(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose mnist.npz", str(Path.home()), "MNIST (*.npz)")
+        if path:
+            self.set_mnist(Path(path))
+
+    def set_mnist(self, path: Path) -> bool:
+        """Use ``path`` as the MNIST file (remembered), if it looks like one."""
+        problem = check_mnist_file(path)
+        if problem:
+            QMessageBox.warning(self, "Not an MNIST file", problem)
+            return False
+        self.settings.setValue("training/mnist", str(path))
+        self._refresh_data()
+        return True
+
+    def arguments(self, output: Path) -> list[str]:
+        """The ``digitscope train`` arguments for the current settings."""
+        args = ["--output", str(output), "--epochs", str(self.epochs.value()), "--batch-size", str(self.batch.value())]
+        args += ["--validation-split", f"{self.validation.value():g}", "--learning-rate", f"{self.rate.value():g}"]
+        args += ["--augment", "drawn" if self.augment.isChecked() else "off"]
+        if self.mnist_path is not None:
+            args += ["--mnist", str(self.mnist_path)]
+        if self.fine_tune.isChecked() and self.current_model is not None:
+            args += ["--init-model", str(self.current_model)]
+        if self.use_drawings.isChecked() and self.use_drawings.isEnabled():
+            args += ["--drawings", str(self.store.root), "--drawings-weight", f"{self.drawings_weight.value():g}"]
+        if self.current_model is not None:
+            args += ["--compare-model", str(self.current_model)]
+        return args
+
+    # ------------------------------------------------------------------ the run
+
+    def start_training(self) -> None:
+        if self.run is not None and self.run.running():
+            return
+        self._drop_candidate()
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        candidates = self.models_dir / "candidates"
+        try:
+            candidates.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            QMessageBox.warning(self, "Cannot train", f"The models folder cannot be created: {exc}")
+            return
+        self.output = candidates / f"retrained-{stamp}.keras"
+        self.settings.setValue("training/use_drawings", self.use_drawings.isChecked())
+        self.settings.setValue("training/drawings_weight", self.drawings_weight.value())
+        for key in self.history:
+            self.history[key] = []
+        for curve in self.curves.values():
+            curve.setData([], [])
+        self.results.clearContents()
+        self.confusion.clearContents()
+        self.epochs_total = self.epochs.value()
+        self.skipped_note = ""
+        self.epoch_bar.setValue(0)
+        self.run_bar.setValue(0)
+        self.started = time.monotonic()
+        self.run = TrainingRun(self)
+        self.run.event.connect(self._on_event)
+        self.run.finished.connect(self._on_finished)
+        self.run.start(self.arguments(self.output))
+        self._set_state("running")
+        self.status.setText("Starting: loading TensorFlow and the data…")
+
+    def cancel_training(self) -> None:
+        if self.run is not None and self.run.running():
+            self.status.setText("Stopping…")
+            self.run.cancel()
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "drawings":
+            skipped = event.get("skipped") or []
+            note = f" Skipped {len(skipped)} unreadable: " + ", ".join(Path(s["path"]).name for s in skipped) + "." if skipped else ""
+            self.status.setText(f"My drawings: {event['trained']} to train on, {event['held_out']} held out for the comparison.{note}")
+            self.skipped_note = note
+        elif kind == "start":
+            self.epochs_total = int(event["epochs"])
+            self.status.setText(f"Training on {event['train_samples']} images ({event['val_samples']} for validation).{self.skipped_note}")
+        elif kind == "batch":
+            epoch, batch, steps = int(event["epoch"]), int(event["batch"]), int(event["steps"])
+            x = epoch - 1 + batch / steps
+            self._add_point("batch_loss", x, float(event["loss"]))
+            self._add_point("batch_accuracy", x, float(event["accuracy"]))
+            self._progress(x, batch / steps)
+        elif kind == "epoch":
+            epoch = int(event["epoch"])
+            for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+                if event.get(key) is not None:
+                    self._add_point(key, float(epoch), float(event[key]))
+            self._progress(float(epoch), 1.0)
+        elif kind == "evaluated":
+            self.status.setText("Comparing the new model with the current one…")
+        elif kind == "compared":
+            self._show_comparison(event["models"])
+
+    def _add_point(self, key: str, x: float, y: float) -> None:
+        self.history[key].append((x, y))
+        xs, ys = zip(*self.history[key])
+        self.curves[key].setData(list(xs), list(ys))
+
+    def _progress(self, done_epochs: float, epoch_fraction: float) -> None:
+        self.epoch_bar.setValue(int(round(100 * epoch_fraction)))
+        fraction = min(1.0, done_epochs / max(1, self.epochs_total))
+        self.run_bar.setValue(int(round(100 * fraction)))
+        elapsed = time.monotonic() - self.started
+        if fraction > 0.02:
+            left = elapsed * (1 - fraction) / fraction
+            self.eta.setText(f"{_duration(elapsed)} so far, about {_duration(left)} to go")
+
+    def _show_comparison(self, models: dict[str, Any]) -> None:
+        for col, name in enumerate(("current", "new")):
+            for row, data in enumerate(("mnist_test", "my_drawings")):
+                figures = models.get(name, {}).get(data)
+                text = f"{100 * figures['accuracy']:.2f}%  ({figures['samples']})" if figures else "–"
+                self.results.setItem(row, col, QTableWidgetItem(text))
+        confusion = np.array(models["new"]["mnist_test"]["confusion"])
+        peak = max(1, int(confusion.max()))
+        for r in range(10):
+            for c in range(10):
+                item = QTableWidgetItem(str(int(confusion[r, c])))
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                share = confusion[r, c] / peak
+                colour = QColor(47, 125, 225, int(30 + 200 * share)) if r == c else QColor(229, 57, 53, int(min(230, 40 + 4000 * confusion[r, c] / max(1, confusion[r].sum()))))
+                if confusion[r, c]:
+                    item.setBackground(colour)
+                self.confusion.setItem(r, c, item)
+
+    def _on_finished(self, status: str, message: str) -> None:
+        if status == "done" and self.run is not None and self.run.saved is not None:
+            self.candidate = self.run.saved
+            self.status.setText(f"Done in {_duration(time.monotonic() - self.started)}.{self.skipped_note} Keep the new model, or discard it?")
+            self._set_state("review")
+            return
+        self._drop_candidate(self.output)
+        self.status.setText(message)
+        self._set_state("idle")
+        if status == "failed":
+            QMessageBox.warning(self, "Training failed", f"{message}\n\nThe current model is unchanged.")
+
+    # ------------------------------------------------------------------ keep / discard
+
+    def keep(self) -> Path | None:
+        """Move the new model into the models folder and hand it to the app."""
+        if self.candidate is None:
+            return None
+        from ..model.modelfile import metadata_path
+
+        target = self.models_dir / self.candidate.name
+        try:
+            os.replace(self.candidate, target)
+            if metadata_path(self.candidate).exists():
+                os.replace(metadata_path(self.candidate), metadata_path(target))
+        except OSError as exc:
+            QMessageBox.warning(self, "Could not keep the model", f"{exc}. The current model stays in use.")
+            return None
+        self.candidate = None
+        self._set_state("idle")
+        self.status.setText(f"Kept as {target.name}; it is now the active model.")
+        self.current_model = target
+        self.kept.emit(target)
+        return target
+
+    def discard(self) -> None:
+        self._drop_candidate()
+        self._set_state("idle")
+        self.status.setText("Discarded. The current model stays in use.")
+
+    def _drop_candidate(self, path: Path | None = None) -> None:
+        from ..model.modelfile import metadata_path
+
+        path = path or self.candidate
+        self.candidate = None
+        if path is not None:
+            for p in (path, metadata_path(path)):
+                try:
+                    p.unlink(missing_ok=True)
+                except OSError:
+                    pass
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        running = state == "running"
+        self.train_button.setEnabled(state == "idle")
+        self.cancel_button.setEnabled(running)
+        self.keep_button.setEnabled(state == "review")
+        self.discard_button.setEnabled(state == "review")
+
+    # ------------------------------------------------------------------ closing
+
+    def busy(self) -> bool:
+        return self.run is not None and self.run.running()
+
+    def stop_and_wait(self, ms: int = 2500) -> None:
+        """Cancel a run under way and wait for its process to end (the app is closing)."""
+        if self.busy():
+            self.run.cancel()
+            self.run.wait(ms)
+        self._drop_candidate(getattr(self, "output", None))
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self.busy():
+            answer = QMessageBox.question(self, "Training is running", "Stop training and close?")
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+            self.stop_and_wait()
+        elif self.candidate is not None:
+            answer = QMessageBox.question(self, "Keep the new model?", "Keep the new model? (No discards it.)")
+            if answer == QMessageBox.StandardButton.Yes:
+                self.keep()
+            else:
+                self.discard()
+        super().closeEvent(event)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
