@@ -23,11 +23,13 @@ from PySide6.QtGui import QCloseEvent, QColor
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
+    QComboBox,
     QDialog,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGridLayout,
+    QGraphicsItem,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -43,6 +45,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..model.my_drawings import DrawingStore
+from .mosaic import nice_ceiling
 from .training_process import TrainingRun
 
 FINE_TUNE_RATE = 3e-4
@@ -86,6 +89,7 @@ class RetrainDialog(QDialog):
         self.epochs_total = 1
         self.started = 0.0
         self.skipped_note = ""
+        self._y_ranges = {}
         self.history: dict[str, list[tuple[float, float]]] = {k: [] for k in ("loss", "accuracy", "val_loss", "val_accuracy", "batch_loss", "batch_accuracy")}
 
         layout = QHBoxLayout(self)
@@ -131,14 +135,20 @@ class RetrainDialog(QDialog):
         self.fine_tune.setChecked(self.current_model is not None)
         self.scratch.setChecked(self.current_model is None)
         self.fine_tune.setEnabled(self.current_model is not None)
-        self.fine_tune.toggled.connect(lambda on: self.rate.setValue(FINE_TUNE_RATE if on else SCRATCH_RATE))
+        self.fine_tune.toggled.connect(self._start_changed)
         form.addRow("Start", self.fine_tune)
         form.addRow("", self.scratch)
+        self.layers = QComboBox()
+        self.layers.addItem("Dense layers only (2–3× faster)", "dense")
+        self.layers.addItem("All layers", "all")
+        self.layers.setToolTip("Fine-tuning the dense layers keeps the convolution filters as they are")
+        form.addRow("  train", self.layers)
         self.rate = QDoubleSpinBox()
         self.rate.setDecimals(5)
         self.rate.setRange(1e-5, 1e-1)
         self.rate.setSingleStep(1e-4)
         self.rate.setValue(FINE_TUNE_RATE if self.fine_tune.isChecked() else SCRATCH_RATE)
+        self.layers.setEnabled(self.fine_tune.isChecked())
         form.addRow("Learning rate", self.rate)
         self.augment = QCheckBox("Make MNIST look drawn (shifts, tilts, stroke weight)")
         self.augment.setChecked(True)
@@ -211,6 +221,10 @@ class RetrainDialog(QDialog):
         grid.setRowStretch(3, 1)
         return panel
 
+    def _start_changed(self, fine_tune: bool) -> None:
+        self.rate.setValue(FINE_TUNE_RATE if fine_tune else SCRATCH_RATE)
+        self.layers.setEnabled(fine_tune)
+
     @staticmethod
     def _plot(name: str) -> pg.PlotWidget:
         plot = pg.PlotWidget(background="w")
@@ -219,6 +233,10 @@ class RetrainDialog(QDialog):
         plot.showGrid(x=True, y=True, alpha=0.2)
         plot.addLegend(offset=(-10, 10))
         plot.setMouseEnabled(False, False)
+        plot.disableAutoRange()
+        for side in ("left", "bottom"):  # repaint the axes from a pixmap unless their range changes
+            plot.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        plot.setXRange(0, 1, padding=0.02)
         plot.setMinimumSize(240, 200)
         return plot
 
@@ -255,7 +273,7 @@ class RetrainDialog(QDialog):
         if self.mnist_path is not None:
             args += ["--mnist", str(self.mnist_path)]
         if self.fine_tune.isChecked() and self.current_model is not None:
-            args += ["--init-model", str(self.current_model)]
+            args += ["--init-model", str(self.current_model), "--train-layers", self.layers.currentData()]
         if self.use_drawings.isChecked() and self.use_drawings.isEnabled():
             args += ["--drawings", str(self.store.root), "--drawings-weight", f"{self.drawings_weight.value():g}"]
         if self.current_model is not None:
@@ -289,6 +307,14 @@ class RetrainDialog(QDialog):
         self.epoch_bar.setValue(0)
         self.run_bar.setValue(0)
         self.started = time.monotonic()
+        # Axis ranges set before the run, wide enough for its usual values: redrawing an
+        # axis costs tens of ms on a CPU busy with training.
+        fine = self.fine_tune.isChecked()
+        self._y_ranges = {"loss": (0.0, 0.5 if fine else 2.5), "accuracy": (0.9 if fine else 0.0, 1.0)}
+        self.loss_plot.setYRange(*self._y_ranges["loss"], padding=0.02)
+        self.acc_plot.setYRange(*self._y_ranges["accuracy"], padding=0.02)
+        for plot in (self.loss_plot, self.acc_plot):
+            plot.setXRange(0, self.epochs_total, padding=0.02)
         self.run = TrainingRun(self)
         self.run.event.connect(self._on_event)
         self.run.finished.connect(self._on_finished)
@@ -309,7 +335,10 @@ class RetrainDialog(QDialog):
             self.status.setText(f"My drawings: {event['trained']} to train on, {event['held_out']} held out for the comparison.{note}")
             self.skipped_note = note
         elif kind == "start":
-            self.epochs_total = int(event["epochs"])
+            if int(event["epochs"]) != self.epochs_total:
+                self.epochs_total = int(event["epochs"])
+                for plot in (self.loss_plot, self.acc_plot):
+                    plot.setXRange(0, self.epochs_total, padding=0.02)
             self.status.setText(f"Training on {event['train_samples']} images ({event['val_samples']} for validation).{self.skipped_note}")
         elif kind == "batch":
             epoch, batch, steps = int(event["epoch"]), int(event["batch"]), int(event["steps"])
@@ -331,7 +360,25 @@ class RetrainDialog(QDialog):
     def _add_point(self, key: str, x: float, y: float) -> None:
         self.history[key].append((x, y))
         xs, ys = zip(*self.history[key])
-        self.curves[key].setData(list(xs), list(ys))
+        self.curves[key].setData(np.array(xs), np.array(ys))
+        self._fit_y("accuracy" if key.endswith("accuracy") else "loss")
+
+    def _fit_y(self, kind: str) -> None:
+        """Keep the y axis still unless the data leave it: redrawing pyqtgraph's axes costs
+        tens of ms, far more than the curves."""
+        values = [y for key, points in self.history.items() if key.endswith(kind) and (kind == "accuracy" or not key.endswith("accuracy")) for _, y in points]
+        if not values:
+            return
+        if kind == "loss":
+            wanted = (0.0, nice_ceiling(max(values)))
+        else:
+            low = min(values)
+            wanted = (max(0.0, np.floor(low * 20) / 20), 1.0)  # steps of 5 points
+        plot = self.loss_plot if kind == "loss" else self.acc_plot
+        current = self._y_ranges.get(kind)
+        if current is None or wanted[1] > current[1] or wanted[0] < current[0]:  # grows only, during a run
+            self._y_ranges[kind] = wanted
+            plot.setYRange(*wanted, padding=0.02)
 
     def _progress(self, done_epochs: float, epoch_fraction: float) -> None:
         self.epoch_bar.setValue(int(round(100 * epoch_fraction)))

@@ -13,12 +13,22 @@ from .window import MainWindow
 
 
 def open_ready_window(
-    settings_file: Path, size: tuple[int, int] = (1180, 860), timeout: float = 60.0, reading_process: bool | None = None
+    settings_file: Path,
+    size: tuple[int, int] = (1180, 860),
+    timeout: float = 60.0,
+    reading_process: bool | None = None,
+    data_dir: Path | None = None,
 ) -> tuple[QApplication, MainWindow]:
-    """Show the main window (settings kept in ``settings_file``) and return once its model is
-    loaded and, when it reads in a child process, that process is reading."""
+    """Show the main window (settings kept in ``settings_file``, my drawings and models in
+    ``data_dir``, by default beside it) and return once its model is loaded and, when it
+    reads in a child process, that process is reading."""
     app = QApplication.instance() or QApplication([])
-    window = MainWindow(settings=QSettings(str(settings_file), QSettings.Format.IniFormat), bundled_model=bundled_model_path(), reading_process=reading_process)
+    window = MainWindow(
+        settings=QSettings(str(settings_file), QSettings.Format.IniFormat),
+        bundled_model=bundled_model_path(),
+        reading_process=reading_process,
+        data_dir=data_dir or settings_file.parent / "digitscope-data",
+    )
     window.resize(*size)
     loaded: list[object] = []
     window.loader.loaded.connect(loaded.append)

@@ -57,13 +57,14 @@ class TrainingRun(QObject):
         self._kill_timer.timeout.connect(self.process.kill)
 
     def start(self, arguments: list[str]) -> None:
-        """Start ``digitscope train --progress json --control stdin`` with ``arguments``."""
+        """Start ``digitscope train --progress json --control stdin --nice 10`` with ``arguments``."""
         program, lead = train_program()
         env = QProcessEnvironment.systemEnvironment()
         env.insert("TF_CPP_MIN_LOG_LEVEL", "3")
         env.insert("PYTHONUNBUFFERED", "1")
         self.process.setProcessEnvironment(env)
-        self.process.start(program, [*lead, *arguments, "--progress", "json", "--control", "stdin"])
+        # --nice: training takes the CPU only when drawing and live reading do not need it
+        self.process.start(program, [*lead, *arguments, "--progress", "json", "--control", "stdin", "--nice", "10"])
 
     def running(self) -> bool:
         return self.process.state() != QProcess.ProcessState.NotRunning

@@ -35,7 +35,7 @@ from digitscope.app.scripted import open_ready_window
 from digitscope.app.window import MainWindow
 from digitscope.app.reading import Reading
 from digitscope.model.drawing import Drawing
-from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtCore import QEventLoop, QPoint, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -81,9 +81,11 @@ class Driver:
         self.last_tick = 0.0
 
     def run(self) -> None:
+        # a local event loop: quitting the application would also stop the window's workers
+        self.loop = QEventLoop()
         self.last_tick = time.perf_counter()
         self.timer.start(self.interval)
-        self.app.exec()
+        self.loop.exec()
 
     def step(self) -> None:
         now = time.perf_counter()
@@ -92,7 +94,7 @@ class Driver:
         if self.i >= len(self.events):
             if not self.pending:
                 self.timer.stop()
-                self.app.quit()
+                self.loop.quit()
             return
         kind, p = self.events[self.i]
         self.i += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from collections.abc import Callable, Sequence
@@ -47,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--no-augment", dest="augment", action="store_const", const="off", help="same as --augment off")
     t.add_argument("--init-model", metavar="FILE", help="fine-tune this model instead of starting from scratch")
+    t.add_argument(
+        "--train-layers", choices=("all", "dense"), default="all",
+        help="all layers (default), or dense: keep the convolution filters (fine-tuning 2-3× faster)",
+    )
     t.add_argument("--limit", type=_positive_int, metavar="N", help="use only the first N training images (quick runs)")
     t.add_argument("--progress", choices=("human", "json"), default="human", help="progress on stderr as text, or JSON lines on stdout")
     t.add_argument("--drawings", metavar="DIR", help="also train on my drawings: DIR/<digit>/*.json drawing files")
@@ -56,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="share of each digit's drawings held out to compare the models on (default: %(default)s)",
     )
     t.add_argument("--compare-model", metavar="FILE", help="after training, evaluate this model next to the new one")
+    t.add_argument(
+        "--nice", type=int, default=0, metavar="N",
+        help="lower this run's CPU priority by N (POSIX), so an app driving it stays responsive",
+    )
     t.add_argument(
         "--control", choices=("none", "stdin"), default="none",
         help="stdin: a line 'stop' on stdin, or its end, cancels the run (for programs driving training)",
@@ -210,12 +219,15 @@ def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> int:
         augment=args.augment,
         init_model=args.init_model,
         limit=args.limit,
+        train_layers=args.train_layers,
         command="digitscope " + shlex.join(argv),
         drawings=args.drawings,
         drawings_weight=args.drawings_weight,
         drawings_holdout=args.drawings_holdout,
         compare_model=args.compare_model,
     )
+    if args.nice > 0 and hasattr(os, "nice"):
+        os.nice(args.nice)
     should_stop = _stdin_stop_flag() if args.control == "stdin" else None
     try:
         run_training(request, reporter, should_stop)
