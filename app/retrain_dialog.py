@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QGraphicsItem,
     QGroupBox,
+    QHeaderView,
     QHBoxLayout,
     QLabel,
     QMessageBox,
@@ -150,7 +151,8 @@ class RetrainDialog(QDialog):
         self.rate.setValue(FINE_TUNE_RATE if self.fine_tune.isChecked() else SCRATCH_RATE)
         self.layers.setEnabled(self.fine_tune.isChecked())
         form.addRow("Learning rate", self.rate)
-        self.augment = QCheckBox("Make MNIST look drawn (shifts, tilts, stroke weight)")
+        self.augment = QCheckBox("MNIST made to look drawn")
+        self.augment.setToolTip("Random shifts, tilts, stroke weights and slashed zeros / flagged ones")
         self.augment.setChecked(True)
         form.addRow("Augmentation", self.augment)
         self.validation = QDoubleSpinBox()
@@ -183,33 +185,46 @@ class RetrainDialog(QDialog):
         grid.addWidget(self.epoch_bar, 1, 0)
         grid.addWidget(self.run_bar, 1, 1)
         grid.addWidget(self.eta, 2, 0, 1, 2)
-        self.loss_plot = self._plot("loss")
-        self.acc_plot = self._plot("accuracy")
+        self.loss_plot = self._plot("loss", legend_offset=(-10, 10))
+        self.acc_plot = self._plot("accuracy", legend_offset=(-10, -30))  # below the curves, which sit near 1
         self.curves = {
             "batch_loss": self.loss_plot.plot(pen=pg.mkPen("#9bbcf2", width=1), name="train (batches)"),
-            "loss": self.loss_plot.plot(pen=pg.mkPen("#2f7de1", width=2), symbol="o", symbolSize=6, name="train"),
-            "val_loss": self.loss_plot.plot(pen=pg.mkPen("#e5812f", width=2), symbol="s", symbolSize=6, name="validation"),
+            "loss": self.loss_plot.plot(pen=pg.mkPen("#2f7de1", width=2), symbol="o", symbolSize=7, symbolBrush="#2f7de1", symbolPen=None, name="train"),
+            "val_loss": self.loss_plot.plot(pen=pg.mkPen("#e5812f", width=2), symbol="s", symbolSize=7, symbolBrush="#e5812f", symbolPen=None, name="validation"),
             "batch_accuracy": self.acc_plot.plot(pen=pg.mkPen("#9bbcf2", width=1), name="train (batches)"),
-            "accuracy": self.acc_plot.plot(pen=pg.mkPen("#2f7de1", width=2), symbol="o", symbolSize=6, name="train"),
-            "val_accuracy": self.acc_plot.plot(pen=pg.mkPen("#e5812f", width=2), symbol="s", symbolSize=6, name="validation"),
+            "accuracy": self.acc_plot.plot(pen=pg.mkPen("#2f7de1", width=2), symbol="o", symbolSize=7, symbolBrush="#2f7de1", symbolPen=None, name="train"),
+            "val_accuracy": self.acc_plot.plot(pen=pg.mkPen("#e5812f", width=2), symbol="s", symbolSize=7, symbolBrush="#e5812f", symbolPen=None, name="validation"),
         }
         grid.addWidget(self.loss_plot, 3, 0)
         grid.addWidget(self.acc_plot, 3, 1)
         self.results = QTableWidget(2, 2)
-        self.results.setHorizontalHeaderLabels(["Current model", "New model"])
-        self.results.setVerticalHeaderLabels(["MNIST test", "My drawings (held out)"])
-        self.results.horizontalHeader().setStretchLastSection(True)
+        self.results.setHorizontalHeaderLabels(["MNIST test", "My drawings"])
+        self.results.setVerticalHeaderLabels(["Current", "New"])
+        self.results.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.results.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.results.setMaximumHeight(110)
-        grid.addWidget(self.results, 4, 0)
+        self.results.setFixedHeight(2 * self.results.horizontalHeader().sizeHint().height() + 2 * 30 + 4)
+        self.results.verticalHeader().setDefaultSectionSize(30)
+        caption = QLabel("Accuracy, current vs new model")
+        caption.setStyleSheet("color: #56606d;")
+        grid.addWidget(caption, 4, 0)
+        confusion_caption = QLabel("New model on MNIST test (rows: true digit)")
+        confusion_caption.setStyleSheet("color: #56606d;")
+        grid.addWidget(confusion_caption, 4, 1)
+        grid.addWidget(self.results, 5, 0, Qt.AlignmentFlag.AlignTop)
         self.confusion = QTableWidget(10, 10)
         self.confusion.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.confusion.setHorizontalHeaderLabels([str(d) for d in range(10)])
         self.confusion.setVerticalHeaderLabels([str(d) for d in range(10)])
-        self.confusion.horizontalHeader().setDefaultSectionSize(40)
-        self.confusion.verticalHeader().setDefaultSectionSize(20)
+        self.confusion.horizontalHeader().setDefaultSectionSize(36)
+        self.confusion.verticalHeader().setDefaultSectionSize(19)
+        self.confusion.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.confusion.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.confusion.setFixedSize(
+            self.confusion.verticalHeader().sizeHint().width() + 10 * 36 + 4,
+            self.confusion.horizontalHeader().sizeHint().height() + 10 * 19 + 4,
+        )
         self.confusion.setToolTip("New model on the MNIST test set: rows are the true digit, columns the prediction")
-        grid.addWidget(self.confusion, 4, 1, 2, 1)
+        grid.addWidget(self.confusion, 5, 1, 2, 1)
         self.keep_button = QPushButton("Keep the new model")
         self.keep_button.clicked.connect(self.keep)
         self.discard_button = QPushButton("Discard it")
@@ -217,7 +232,7 @@ class RetrainDialog(QDialog):
         keep_row = QHBoxLayout()
         keep_row.addWidget(self.keep_button)
         keep_row.addWidget(self.discard_button)
-        grid.addLayout(keep_row, 5, 0)
+        grid.addLayout(keep_row, 6, 0, Qt.AlignmentFlag.AlignBottom)
         grid.setRowStretch(3, 1)
         return panel
 
@@ -226,12 +241,12 @@ class RetrainDialog(QDialog):
         self.layers.setEnabled(fine_tune)
 
     @staticmethod
-    def _plot(name: str) -> pg.PlotWidget:
+    def _plot(name: str, legend_offset: tuple[int, int]) -> pg.PlotWidget:
         plot = pg.PlotWidget(background="w")
         plot.setTitle(name, color="#333")
         plot.setLabel("bottom", "epoch")
         plot.showGrid(x=True, y=True, alpha=0.2)
-        plot.addLegend(offset=(-10, 10))
+        plot.addLegend(offset=legend_offset)
         plot.setMouseEnabled(False, False)
         plot.disableAutoRange()
         for side in ("left", "bottom"):  # repaint the axes from a pixmap unless their range changes
@@ -390,11 +405,15 @@ class RetrainDialog(QDialog):
             self.eta.setText(f"{_duration(elapsed)} so far, about {_duration(left)} to go")
 
     def _show_comparison(self, models: dict[str, Any]) -> None:
-        for col, name in enumerate(("current", "new")):
-            for row, data in enumerate(("mnist_test", "my_drawings")):
+        for col, (data, title) in enumerate((("mnist_test", "MNIST test"), ("my_drawings", "My drawings"))):
+            samples = models["new"].get(data, {}).get("samples")
+            held = " held out" if data == "my_drawings" else ""
+            self.results.setHorizontalHeaderItem(col, QTableWidgetItem(f"{title}\n{samples:,}{held}" if samples else title))
+            for row, name in enumerate(("current", "new")):
                 figures = models.get(name, {}).get(data)
-                text = f"{100 * figures['accuracy']:.2f}%  ({figures['samples']})" if figures else "–"
-                self.results.setItem(row, col, QTableWidgetItem(text))
+                item = QTableWidgetItem(f"{100 * figures['accuracy']:.2f} %" if figures else "–")
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                self.results.setItem(row, col, item)
         confusion = np.array(models["new"]["mnist_test"]["confusion"])
         peak = max(1, int(confusion.max()))
         for r in range(10):

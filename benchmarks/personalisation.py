@@ -1,7 +1,7 @@
 """Personalisation: does fine-tuning on a few of one writer group's drawings pay?
 
     python benchmarks/personalisation.py [--sites apb,gmd,tos,aga,art] [--per-digit 20]
-        [--epochs 1] [--weight W] [--learning-rate LR] [--limit N] [--seed 0]
+        [--epochs 1] [--weight W] [--learning-rate LR] [--train-layers all|dense] [--limit N] [--seed 0]
         [--data ../shared/data/unipen-dev.jsonl] [--mnist ../shared/data/mnist.npz]
 
 For each UNIPEN collection site of unipen-dev, on its own and always starting
@@ -79,6 +79,7 @@ def main() -> int:
     ap.add_argument("--augment", default="drawn", help="augmentation preset or 'off' (default: %(default)s)")
     ap.add_argument("--validation-split", type=float, default=0.0,
                     help="share of MNIST + drawings held out for validation (default: %(default)s, so every chosen drawing is trained on)")
+    ap.add_argument("--train-layers", choices=("all", "dense"), default="all", help="layers fine-tuned (default: %(default)s)")
     ap.add_argument("--limit", type=int, default=None, help="train on the first N MNIST images only (quick trials)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the choice of drawings and of training (default: %(default)s)")
     ap.add_argument("--data", default=str(DEFAULT_DATA))
@@ -117,7 +118,7 @@ def main() -> int:
     print(f"bundled model: {bundled_path} (MNIST test accuracy {100 * bundled_mnist:.2f}%)")
     print(f"data: {args.data}; MNIST: {args.mnist}" + (f" (first {args.limit} training images only)" if args.limit else ""))
     print(
-        f"fine-tune: {args.epochs} epoch(s) on MNIST + up to {args.per_digit} drawings per digit of the site, "
+        f"fine-tune ({args.train_layers} layers): {args.epochs} epoch(s) on MNIST + up to {args.per_digit} drawings per digit of the site, "
         f"weight {args.weight:g}, learning rate {args.learning_rate:g}, augment {args.augment}, "
         f"validation split {args.validation_split:g}, seed {args.seed}"
     )
@@ -157,6 +158,7 @@ def main() -> int:
                 drawings_weight=args.weight,
                 drawings_holdout=0.0,
                 compare_model=None,
+                train_layers=args.train_layers,
             )
             trained: dict[str, int] = {}
 

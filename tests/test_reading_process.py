@@ -84,6 +84,14 @@ def process_window(qtbot, tmp_path):
     w.close()
 
 
+def wait_for_child(qtbot, window) -> None:
+    def child_ready():
+        window.request_reading()  # the child starts, and reports ready, on a reading request
+        return window.worker.process_ready()
+
+    qtbot.waitUntil(child_ready, timeout=30000)
+
+
 def _draw_and_settle(qtbot, window, drawing):
     window.canvas.set_drawing(drawing)
     qtbot.waitUntil(lambda: window.latest is not None and window.latest.seq == window.latest_seq, timeout=10000)
@@ -92,12 +100,7 @@ def _draw_and_settle(qtbot, window, drawing):
 
 def test_window_reads_in_the_child_and_falls_back_when_it_dies(qtbot, process_window):
     w = process_window
-
-    def child_ready():
-        w.request_reading()
-        return w.worker.process_ready()
-
-    qtbot.waitUntil(child_ready, timeout=30000)
+    wait_for_child(qtbot, w)
     pid = w.worker.process_pid
     assert pid is not None and pid != os.getpid()
     assert _draw_and_settle(qtbot, w, vertical_stroke()).prediction.digit == 1
@@ -109,12 +112,7 @@ def test_window_reads_in_the_child_and_falls_back_when_it_dies(qtbot, process_wi
 
 def test_closing_the_window_stops_the_child(qtbot, process_window):
     w = process_window
-
-    def child_ready():
-        w.request_reading()
-        return w.worker.process_ready()
-
-    qtbot.waitUntil(child_ready, timeout=30000)
+    wait_for_child(qtbot, w)
     proc = w.worker._process._proc
     w.close()
     assert not proc.is_alive()
