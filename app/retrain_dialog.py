@@ -98,6 +98,8 @@ class RetrainDialog(QDialog):
         layout.addWidget(self._progress_panel(), 1)
         self._refresh_data()
         self._set_state("idle")
+        self._preset_axes()
+        self.epochs.valueChanged.connect(lambda _: self._preset_axes() if not self.busy() else None)
         self.resize(1100, 640)
 
     # ------------------------------------------------------------------ layout
@@ -236,9 +238,26 @@ class RetrainDialog(QDialog):
         grid.setRowStretch(3, 1)
         return panel
 
+    def _preset_axes(self) -> None:
+        """Axis ranges wide enough for a run's usual values, set before it starts (and only
+        changed when needed): redrawing an axis costs tens of ms on a CPU busy training."""
+        fine = self.fine_tune.isChecked()
+        wanted = {"loss": (0.0, 0.5 if fine else 2.5), "accuracy": (0.9 if fine else 0.0, 1.0), "epochs": (0.0, float(self.epochs.value()))}
+        if getattr(self, "_axes", None) == wanted:
+            self._y_ranges = {k: v for k, v in wanted.items() if k != "epochs"}
+            return
+        self._axes = wanted
+        self._y_ranges = {k: v for k, v in wanted.items() if k != "epochs"}
+        self.loss_plot.setYRange(*wanted["loss"], padding=0.02)
+        self.acc_plot.setYRange(*wanted["accuracy"], padding=0.02)
+        for plot in (self.loss_plot, self.acc_plot):
+            plot.setXRange(*wanted["epochs"], padding=0.02)
+
     def _start_changed(self, fine_tune: bool) -> None:
         self.rate.setValue(FINE_TUNE_RATE if fine_tune else SCRATCH_RATE)
         self.layers.setEnabled(fine_tune)
+        if not self.busy():
+            self._preset_axes()
 
     @staticmethod
     def _plot(name: str, legend_offset: tuple[int, int]) -> pg.PlotWidget:
@@ -322,14 +341,7 @@ class RetrainDialog(QDialog):
         self.epoch_bar.setValue(0)
         self.run_bar.setValue(0)
         self.started = time.monotonic()
-        # Axis ranges set before the run, wide enough for its usual values: redrawing an
-        # axis costs tens of ms on a CPU busy with training.
-        fine = self.fine_tune.isChecked()
-        self._y_ranges = {"loss": (0.0, 0.5 if fine else 2.5), "accuracy": (0.9 if fine else 0.0, 1.0)}
-        self.loss_plot.setYRange(*self._y_ranges["loss"], padding=0.02)
-        self.acc_plot.setYRange(*self._y_ranges["accuracy"], padding=0.02)
-        for plot in (self.loss_plot, self.acc_plot):
-            plot.setXRange(0, self.epochs_total, padding=0.02)
+        self._preset_axes()
         self.run = TrainingRun(self)
         self.run.event.connect(self._on_event)
         self.run.finished.connect(self._on_finished)
@@ -393,6 +405,7 @@ class RetrainDialog(QDialog):
         current = self._y_ranges.get(kind)
         if current is None or wanted[1] > current[1] or wanted[0] < current[0]:  # grows only, during a run
             self._y_ranges[kind] = wanted
+            self._axes = None  # the next run sets its ranges again
             plot.setYRange(*wanted, padding=0.02)
 
     def _progress(self, done_epochs: float, epoch_fraction: float) -> None:

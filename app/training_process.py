@@ -63,6 +63,10 @@ class TrainingRun(QObject):
         env.insert("TF_CPP_MIN_LOG_LEVEL", "3")
         env.insert("PYTHONUNBUFFERED", "1")
         self.process.setProcessEnvironment(env)
+        if sys.platform != "win32" and hasattr(self.process, "setUnixProcessParameters"):
+            # vfork: a plain fork copies the page tables of this large process, a stall of
+            # tens of ms for the GUI (Qt ≥ 6.6)
+            self.process.setUnixProcessParameters(QProcess.UnixProcessFlag.UseVFork)
         # --nice: training takes the CPU only when drawing and live reading do not need it
         self.process.start(program, [*lead, *arguments, "--progress", "json", "--control", "stdin", "--nice", "10"])
 

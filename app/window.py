@@ -250,6 +250,11 @@ class MainWindow(QMainWindow):
         self.loader.load(path)
 
     def _model_loaded(self, predictor: Any) -> None:
+        import gc
+
+        # Everything built so far lives as long as the window: keep it out of the garbage
+        # collector's full passes, which otherwise stall the event loop now and then.
+        gc.freeze()
         self.predictor = predictor
         self.worker.set_predictor(predictor)
         bundled = self.bundled_model is not None and Path(predictor.path) == self.bundled_model

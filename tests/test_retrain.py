@@ -106,7 +106,9 @@ def test_retrain_through_the_dialog_keep_and_reopen(qtbot, window, tiny_mnist, d
     assert drawings_event["trained"] + drawings_event["held_out"] == 6
     assert "broken.json" in dialog.status.text()
     assert "64" in dialog.results.horizontalHeaderItem(0).text(), "64 test images in the tiny MNIST"
-    assert dialog.results.item(0, 0).text().endswith("%") and dialog.results.item(1, 1).text().endswith("%")
+    assert dialog.results.item(0, 0).text().endswith("%") and dialog.results.item(1, 0).text().endswith("%")
+    if drawings_event["held_out"]:  # about a fifth of six drawings: sometimes none
+        assert dialog.results.item(1, 1).text().endswith("%")
     assert dialog.confusion.item(0, 0) is not None
     assert dialog.keep_button.isEnabled()
     with qtbot.waitSignal(window.loader.loaded, timeout=60000):
