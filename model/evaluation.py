@@ -52,7 +52,13 @@ def evaluate_labels(y_true: np.ndarray, y_pred: np.ndarray, classes: int = 10) -
     y_pred = np.asarray(y_pred, dtype=np.int64)
     confusion = np.zeros((classes, classes), dtype=np.int64)
     np.add.at(confusion, (y_true, y_pred), 1)
+    return evaluation_from_confusion(confusion)
+
+
+def evaluation_from_confusion(confusion: np.ndarray) -> Evaluation:
+    """The figures a confusion matrix (rows: true class) holds."""
+    confusion = np.asarray(confusion, dtype=np.int64)
     totals = confusion.sum(axis=1)
-    per_class = [float(confusion[c, c] / totals[c]) if totals[c] else float("nan") for c in range(classes)]
-    accuracy = float(np.trace(confusion) / max(1, len(y_true)))
-    return Evaluation(accuracy, per_class, confusion, int(len(y_true)))
+    count = int(confusion.sum())
+    per_class = [float(confusion[c, c] / totals[c]) if totals[c] else float("nan") for c in range(len(confusion))]
+    return Evaluation(float(np.trace(confusion) / max(1, count)), per_class, confusion, count)

@@ -127,7 +127,7 @@ def drawings_to_inputs(data: LabelledDrawings) -> tuple[np.ndarray, np.ndarray, 
     return x, np.asarray(clean.labels, dtype=np.int64), clean
 
 
-def holdout_split(paths: list[Path], labels: list[int], fraction: float) -> tuple[np.ndarray, np.ndarray]:
+def holdout_split(paths: list[Path], fraction: float) -> tuple[np.ndarray, np.ndarray]:
     """Indices (train, held-out): about ``fraction`` of the drawings held out, each file
     decided by a hash of its name alone, so a drawing stays on its side however many
     others are added (a held-out score never includes a drawing trained on earlier)."""

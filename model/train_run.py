@@ -49,24 +49,21 @@ def _figures(evaluation: Any) -> dict[str, Any]:
     }
 
 
-def _compare(path: str, data: Any, x_test: Any, held_x: Any, held_y: Any, predicted: Any) -> dict[str, Any]:
+def _compare(path: str, data: Any, mnist_sha256: str, x_test: Any, held_x: Any, held_y: Any, predicted: Any) -> dict[str, Any]:
     """The current model's figures: MNIST test from its metadata when that was measured on this
     very MNIST file (a confusion matrix is all it takes), else evaluated; the held-out drawings
     with the NumPy forward pass (a few images: no need for Keras)."""
     import numpy as np
 
-    from .evaluation import Evaluation, evaluate_labels
-    from .files import sha256_file
+    from .evaluation import evaluate_labels, evaluation_from_confusion
     from .inference import load_predictor
     from .modelfile import load_keras_model, read_metadata
 
     out: dict[str, Any] = {}
     meta = read_metadata(path) or {}
     confusion = np.asarray(meta.get("confusion") or [], dtype=np.int64)
-    if meta.get("mnist_sha256") == sha256_file(data.path) and confusion.shape == (10, 10) and confusion.sum() == len(data.y_test):
-        totals = confusion.sum(axis=1)
-        per_class = [float(confusion[c, c] / totals[c]) if totals[c] else float("nan") for c in range(10)]
-        out["mnist_test"] = _figures(Evaluation(float(np.trace(confusion) / confusion.sum()), per_class, confusion, int(confusion.sum())))
+    if meta.get("mnist_sha256") == mnist_sha256 and confusion.shape == (10, 10) and confusion.sum() == len(data.y_test):
+        out["mnist_test"] = _figures(evaluation_from_confusion(confusion))
     else:
         out["mnist_test"] = _figures(evaluate_labels(data.y_test, predicted(load_keras_model(path), x_test)))
     if len(held_y):
@@ -102,7 +99,7 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
         from .my_drawings import drawings_to_inputs, holdout_split, load_labelled
 
         mine_x, mine_y, mine = drawings_to_inputs(load_labelled(request.drawings))
-        train_idx, held_idx = holdout_split(mine.paths, mine.labels, request.drawings_holdout)
+        train_idx, held_idx = holdout_split(mine.paths, request.drawings_holdout)
         held_x, held_y = mine_x[held_idx], mine_y[held_idx]
         x = np.concatenate([x, mine_x[train_idx]])
         y = np.concatenate([y, mine_y[train_idx]])
@@ -135,6 +132,7 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
             return np.zeros(0, np.int64)
         return np.asarray(model.predict(images, batch_size=1000, verbose=0)).argmax(axis=1)
 
+    mnist_sha256 = sha256_file(data.path)
     x_test = as_inputs(data.x_test)
     test = evaluate_labels(data.y_test, predicted(result.model, x_test))
     progress({"event": "evaluated", "test_accuracy": test.accuracy, "per_class_accuracy": test.per_class})
@@ -143,7 +141,7 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
         if len(held_y):
             comparison["new"]["my_drawings"] = _figures(evaluate_labels(held_y, predicted(result.model, held_x)))
         if request.compare_model:
-            comparison["current"] = _compare(request.compare_model, data, x_test, held_x, held_y, predicted)
+            comparison["current"] = _compare(request.compare_model, data, mnist_sha256, x_test, held_x, held_y, predicted)
         progress({"event": "compared", "models": comparison})
         if should_stop is not None and should_stop():
             from .training import TrainingCancelled
@@ -170,7 +168,7 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
         "base_model": read_metadata(request.init_model) if request.init_model else None,
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "command": request.command,
-        "mnist_sha256": sha256_file(data.path),
+        "mnist_sha256": mnist_sha256,
         "versions": {
             "python": platform.python_version(),
             "tensorflow": tf.__version__,

@@ -113,27 +113,27 @@ def synthetic(n_per_digit: int, start: int = 0) -> tuple[list[Path], list[int]]:
 
 def test_holdout_split_holds_out_about_the_fraction_of_each_digit():
     paths, labels = synthetic(60)
-    train, held = holdout_split(paths, labels, 0.25)
+    train, held = holdout_split(paths, 0.25)
     assert sorted(train.tolist() + held.tolist()) == list(range(len(paths)))
     for digit in range(10):
         n = sum(labels[i] == digit for i in held)
         assert 6 <= n <= 26, (digit, n)  # about 15 of 60
-    assert holdout_split(paths, labels, 0.25)[1].tolist() == held.tolist()  # deterministic
-    assert holdout_split(paths, labels, 0.0)[1].size == 0
+    assert holdout_split(paths, 0.25)[1].tolist() == held.tolist()  # deterministic
+    assert holdout_split(paths, 0.0)[1].size == 0
     with pytest.raises(ValueError):
-        holdout_split(paths, labels, 1.0)
+        holdout_split(paths, 1.0)
 
 
 def test_holdout_split_is_stable_as_drawings_are_added():
     """A drawing once held out stays held out: otherwise the "held-out" score would be
     measured on drawings the model was trained on in an earlier run."""
     paths, labels = synthetic(10)
-    held_before = {paths[i] for i in holdout_split(paths, labels, 0.2)[1]}
+    held_before = {paths[i] for i in holdout_split(paths, 0.2)[1]}
     assert held_before
     for step in range(10, 40):  # one more drawing of every digit at a time
         more, more_labels = synthetic(1, start=step)
         paths, labels = paths + more, labels + more_labels
-        held_now = {paths[i] for i in holdout_split(paths, labels, 0.2)[1]}
+        held_now = {paths[i] for i in holdout_split(paths, 0.2)[1]}
         moved = held_before - held_now
         assert not moved, f"after adding drawings, {sorted(map(str, moved))} moved to the training side"
         held_before = held_now
