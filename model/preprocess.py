@@ -69,11 +69,33 @@ def drawing_to_tensor(drawing: Drawing) -> np.ndarray:
 
     coarse = np.asarray(canvas.reduce(ss), dtype=np.float32)
     cy, cx = _centre_of_mass(coarse)
-    # Shift in supersampled pixels so the centre of mass lands on the tensor centre.
-    left = int(round((cx - CENTRE) * ss))
-    top = int(round((cy - CENTRE) * ss))
+    # Shift in supersampled pixels so the centre of mass lands on the tensor
+    # centre, but never so far that ink leaves the 28×28 frame: a lopsided
+    # shape (a heavy stroke and a faint far dot) stays whole, a little off-centre.
+    rows, cols = _ink_span(np.asarray(canvas))
+    left = _clamp_shift(int(round((cx - CENTRE) * ss)), cols, SIZE * ss)
+    top = _clamp_shift(int(round((cy - CENTRE) * ss)), rows, SIZE * ss)
     crop = canvas.crop((left, top, left + SIZE * ss, top + SIZE * ss)).reduce(ss)
     return np.asarray(crop, dtype=np.float32) * np.float32(1.0 / 255.0)
+
+
+def _ink_span(canvas: np.ndarray) -> tuple[tuple[int, int], tuple[int, int]]:
+    """First and one-past-last inked (row, column) of a rendered canvas."""
+    rows = np.flatnonzero(canvas.any(axis=1))
+    cols = np.flatnonzero(canvas.any(axis=0))
+    return (int(rows[0]), int(rows[-1]) + 1), (int(cols[0]), int(cols[-1]) + 1)
+
+
+def _clamp_shift(start: int, span: tuple[int, int], window: int) -> int:
+    """Move a crop window's ``start`` as little as needed for it to hold ``span``.
+
+    When the span is wider than the window (it cannot be for a rendered
+    drawing, whose ink box is 20 of 28 pixels), ``start`` is left as it is.
+    """
+    lo, hi = span
+    if hi - lo > window:
+        return start
+    return min(max(start, hi - window), lo)
 
 
 def _thin(xy: np.ndarray, min_step: float) -> np.ndarray:
@@ -191,7 +213,9 @@ def image_to_tensor(gray: np.ndarray) -> np.ndarray:
     cy, cx = _centre_of_mass(crop)
     # Source window (in crop coordinates) that maps onto the 28×28 field.
     span = SIZE / scale
-    x0, y0 = cx - CENTRE / scale, cy - CENTRE / scale
+    # Centre of mass on the field centre, unless that would push ink out of it.
+    x0 = min(max(cx - CENTRE / scale, w - span), 0.0)
+    y0 = min(max(cy - CENTRE / scale, h - span), 0.0)
     pad = int(np.ceil(span)) + 2
     padded = np.zeros((h + 2 * pad, w + 2 * pad), dtype=np.float32)
     padded[pad : pad + h, pad : pad + w] = crop

@@ -15,7 +15,7 @@ from digitscope.model.preprocess import (
     ink_is_dark,
 )
 from helpers import loop, seven, transformed, vertical_stroke
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 
@@ -98,8 +98,23 @@ points = st.lists(
 )
 
 
+def lopsided() -> Drawing:
+    """A short heavy stroke and a lone far dot with a hair-thin pen (found by fuzzing)."""
+    return Drawing(1000, 1000, 0.5, [[(0, 0), (0, 1)], [(0, 27)]])
+
+
+def test_centring_never_pushes_ink_out_of_the_frame():
+    t = drawing_to_tensor(lopsided())
+    h, _ = ink_box(t, threshold=0.0)
+    assert h >= 20, "both ends of the drawing are in the tensor"
+    assert t[27].sum() > 0.05, "the far dot keeps its ink"
+    cy, _ = centre_of_mass(t)
+    assert abs(cy - 14) < 1
+
+
 @settings(max_examples=150, deadline=None)
 @given(strokes=st.lists(points, min_size=0, max_size=4), pen=st.floats(0.1, 500.0))
+@example(strokes=lopsided().strokes, pen=0.5)
 def test_fuzz_drawings_give_a_valid_tensor_or_empty(strokes, pen):
     d = Drawing(1000, 1000, pen, strokes)
     try:
@@ -110,8 +125,13 @@ def test_fuzz_drawings_give_a_valid_tensor_or_empty(strokes, pen):
     assert np.all(np.isfinite(t)) and t.min() >= 0 and t.max() <= 1
     assert t.sum() > 0
     cy, cx = centre_of_mass(t)
-    # ink can be clipped at the field edge for extreme shapes, but the mass stays central
-    assert abs(cy - 14) < 3 and abs(cx - 14) < 3
+    # The mass is central, unless centring it would push ink out of the frame:
+    # then the ink touches the frame's edge on the side it would have left by.
+    rows, cols = np.flatnonzero(t.any(axis=1)), np.flatnonzero(t.any(axis=0))
+    assert abs(cy - 14) < 3 or rows[-1 if cy < 14 else 0] == (27 if cy < 14 else 0)
+    assert abs(cx - 14) < 3 or cols[-1 if cx < 14 else 0] == (27 if cx < 14 else 0)
+    # ...and that is rare: the ink box is 20 of the frame's 28 pixels.
+    assert abs(cy - 14) < 7 and abs(cx - 14) < 7
 
 
 # ----------------------------------------------------------------------------- images
@@ -193,3 +213,11 @@ def test_unreadable_image_file_says_so(tmp_path):
     bad.write_bytes(b"not an image")
     with pytest.raises(ValueError, match="cannot read image"):
         load_image_tensor(bad)
+
+
+def test_image_centring_keeps_a_faint_far_tail():
+    img = np.zeros((100, 100), np.float32)
+    img[0:20, 40:60] = 1.0  # a heavy blob at the top
+    img[95:100, 50] = 1.0  # and a thin tail at the far bottom
+    t = image_to_tensor(img)
+    assert t[20:].sum() > 0.1, "the tail is still in the tensor"
