@@ -1,4 +1,9 @@
-"""The ``digitscope`` command: predict, evaluate, train (and, with no subcommand, the GUI)."""
+"""The ``digitscope`` command: predict, evaluate, train.
+
+With no command it opens the app, and ``--self-test`` checks the installation;
+both are Qt code, handed in by the entry point (``digitscope.__main__``), so
+this layer never imports the GUI.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Draw a digit and watch a CNN read it. With no command, opens the app.",
     )
     parser.add_argument("--version", action="version", version=f"digitscope {__version__}")
+    parser.add_argument(
+        "--self-test", action="store_true",
+        help="check this installation (bundled model, all ten digits, the window offscreen, "
+        "one tiny training run) and exit 0, or say what failed and exit 1",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("predict", help="read digits from images and drawing files")
@@ -93,11 +103,21 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    gui: Callable[[], int] | None = None,
+    self_test: Callable[[], int] | None = None,
+) -> int:
+    """Run the command line. ``gui`` opens the app (no command) and ``self_test`` runs
+    ``--self-test``: both live in the Qt layer, which the caller passes in."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    if args.command is None:
-        return _open_gui()
+    if args.self_test or args.command is None:
+        run = self_test if args.self_test else gui
+        if run is None:
+            print("digitscope: the app is not available here; use a command (see --help)", file=sys.stderr)
+            return 2
+        return run()
     from .tf_setup import quiet_tensorflow
 
     quiet_tensorflow()
@@ -115,15 +135,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"digitscope {args.command}: error: {exc}", file=sys.stderr)
         return 2
     raise AssertionError(args.command)
-
-
-def _open_gui() -> int:
-    try:
-        from ..app.main import run
-    except ImportError as exc:  # e.g. Qt's platform libraries are missing
-        print(f"digitscope: the app cannot start: {exc}", file=sys.stderr)
-        return 1
-    return run()
 
 
 def _load(model_arg: str | None) -> Any:
