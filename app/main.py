@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -19,10 +20,18 @@ def create_window(argv: Sequence[str] | None = None) -> tuple[Any, Any]:
     app.setApplicationName("Digitscope")
     app.setOrganizationName("Digitscope")
 
-    from ..model.modelfile import bundled_model_path
+    from PySide6.QtGui import QIcon
+
+    from ..model.modelfile import assets_dir, bundled_model_path
+    from . import startup_report
     from .window import MainWindow
 
+    app.setWindowIcon(QIcon(str(assets_dir() / "digitscope.png")))
+
     window = MainWindow(bundled_model=bundled_model_path(), lazy_views=True)
+    report = os.environ.get(startup_report.ENV)
+    if report:
+        startup_report.install(app, window, report)
     window.show_when_ready()
     return app, window
 
