@@ -1,12 +1,12 @@
 """The built app works moved elsewhere, run by a user who cannot write to its folder.
 
-    python packaging/check_moved.py [dist/Digitscope]
+    python packaging/check_moved.py [dist/Digitscope | dist/Digitscope-<version>-....tar.gz]
 
-Moves the one-folder app into a new directory whose name has a space, makes the
-whole folder read-only, and runs ``Digitscope --self-test`` there as an
+Moves the one-folder app (or unpacks the release archive, as a person would)
+into a new directory whose name has a space, makes the whole folder read-only, and runs ``Digitscope --self-test`` there as an
 unprivileged user: as ``nobody`` when this runs as root (with a fresh HOME),
 else as the current user. Then checks that not one file in the folder was
-added or changed, and moves the app back. Exit status: the self-test's, or 1
+added or changed, and moves the app back (an unpacked archive is deleted). Exit status: the self-test's, or 1
 if the folder changed.
 """
 
@@ -38,15 +38,20 @@ def set_writable(folder: Path, writable: bool) -> None:
 
 def main() -> int:
     app = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "dist" / "Digitscope").resolve()
-    exe = app / ("Digitscope.exe" if sys.platform == "win32" else "Digitscope")
-    if not exe.is_file():
+    name = "Digitscope.exe" if sys.platform == "win32" else "Digitscope"
+    unpack = app.is_file()
+    if not unpack and not (app / name).is_file():
         print(f"no built app at {app}: python packaging/build.py", file=sys.stderr)
         return 2
     place = Path(tempfile.mkdtemp(prefix="digitscope-moved-")) / "Some Apps"
     place.mkdir()
     home = Path(tempfile.mkdtemp(prefix="digitscope-home-"))
     moved = place / "Digitscope"
-    shutil.move(str(app), str(moved))
+    if unpack:
+        shutil.unpack_archive(str(app), str(place))
+    else:
+        shutil.move(str(app), str(moved))
+    exe = moved / name
     try:
         for p in (place.parent, place):
             os.chmod(p, 0o755)
@@ -56,7 +61,7 @@ def main() -> int:
         env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".local/share"),
                    XDG_CACHE_HOME=str(home / ".cache"), TMPDIR=str(home / "tmp"))
         (home / "tmp").mkdir()
-        cmd = [str(moved / exe.name), "--self-test"]
+        cmd = [str(exe), "--self-test"]
         who = "the current user"
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             shutil.chown(home, "nobody", "nogroup")
@@ -64,7 +69,7 @@ def main() -> int:
                 shutil.chown(p, "nobody", "nogroup")
             cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *cmd]
             who = "nobody"
-        print(f"running {moved / exe.name} --self-test as {who} (folder read-only, HOME={home})", flush=True)
+        print(f"running {exe} --self-test as {who} (folder read-only, HOME={home})", flush=True)
         status = subprocess.run(cmd, env=env, cwd=str(home)).returncode
         after = snapshot(moved)
         if after != before:
@@ -75,7 +80,8 @@ def main() -> int:
         return status
     finally:
         set_writable(moved, True)
-        shutil.move(str(moved), str(app))
+        if not unpack:
+            shutil.move(str(moved), str(app))
         shutil.rmtree(place.parent, ignore_errors=True)
         shutil.rmtree(home, ignore_errors=True)
 
