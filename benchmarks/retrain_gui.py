@@ -8,7 +8,9 @@ Model → Retrain… fine-tunes the bundled model on MNIST plus those drawings, 
 a user would start it. While it trains, mouse strokes are replayed on the
 canvas without pause (one move every 4 ms) and we record the event loop's
 longest stall, the live-reading latency, and how many readings were shown.
-The same drawing without training, in the same run, is the baseline.
+The same drawing without training, in the same run, is the baseline. The
+dialog is opened and left to paint for a second before Train is clicked, as it
+is before a person can click it; the cost of opening it is printed on its own.
 """
 
 from __future__ import annotations
@@ -87,10 +89,21 @@ def main() -> int:
         base.run()
         baseline = (np.array(base.latencies) * 1000, base.stall * 1000)
 
+        # Open the dialog and let it paint, as it does before a person can click Train;
+        # its opening (construction, first paint) is reported on its own.
+        t = time.perf_counter()
         dialog = window.show_retrain()
+        opening_ms = (time.perf_counter() - t) * 1000
         dialog.set_mnist(SHARED / "mnist.npz")
         dialog.epochs.setValue(args.epochs)
         dialog.layers.setCurrentIndex(dialog.layers.findData(args.layers))
+        first_paint_ms = 0.0
+        settle = time.perf_counter() + 1.0
+        while time.perf_counter() < settle:
+            t = time.perf_counter()
+            app.processEvents()
+            first_paint_ms = max(first_paint_ms, (time.perf_counter() - t) * 1000)
+            time.sleep(0.004)
         outcome: list[tuple[str, str]] = []
         started = time.monotonic()
         dialog.start_training()
@@ -132,6 +145,7 @@ def main() -> int:
     print(f"run, app idle:            {'done' if idle_status == 'review' else 'FAILED'} in {idle[0]:.1f} s (start to Keep/Discard)")
     print(f"run, drawing throughout:  {status} in {run_seconds[0]:.1f} s (first batch after {first_batch[0] if first_batch else float('nan'):.1f} s)"
           + (f": {message}" if message else ""))
+    print(f"opening Model → Retrain…: {opening_ms:.0f} ms to build the dialog, then its first paint {first_paint_ms:.0f} ms (before Train is clicked)")
     print(summary("drawing, no training", *baseline))
     print(summary("drawing while training", *training))
     print(f"targets: run ≤ 60 s ({'met' if idle[0] <= 60 and idle_status == 'review' else 'MISSED'}),"

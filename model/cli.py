@@ -1,4 +1,4 @@
-"""The ``digitscope`` command: predict, evaluate, train.
+"""The ``digitscope`` command: predict, evaluate, train, export, serve.
 
 With no command it opens the app, and ``--self-test`` checks the installation;
 both are Qt code, handed in by the entry point (``digitscope.__main__``), so
@@ -79,6 +79,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--control", choices=("none", "stdin"), default="none",
         help="stdin: a line 'stop' on stdin, or its end, cancels the run (for programs driving training)",
     )
+    x = sub.add_parser("export", help="write the model for TensorFlow Serving (SavedModel)")
+    x.add_argument("directory", metavar="DIR", help="folder to create, e.g. models/digitscope/1 (must not exist, or be empty)")
+    x.add_argument("--format", choices=("savedmodel",), default="savedmodel", help="default: %(default)s")
+    x.add_argument("--model", metavar="FILE", help="model file (default: the bundled model)")
+
+    s = sub.add_parser("serve", help="a local HTTP API: POST a drawing or an image, get the digit")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
+    s.add_argument("--port", type=int, default=8000, help="port (default: %(default)s; 0 picks a free one)")
+    s.add_argument("--model", metavar="FILE", help="model file (default: the bundled model)")
+    s.add_argument("--max-bytes", type=_positive_int, default=1_000_000, help="largest request body accepted (default: %(default)s)")
+    s.add_argument("--verbose", action="store_true", help="log every request on stderr")
     return parser
 
 
@@ -128,6 +139,10 @@ def main(
             return cmd_evaluate(args, sys.stdout)
         if args.command == "train":
             return cmd_train(args, argv)
+        if args.command == "export":
+            return cmd_export(args, sys.stdout)
+        if args.command == "serve":
+            return cmd_serve(args, sys.stdout)
     except KeyboardInterrupt:
         print("digitscope: interrupted", file=sys.stderr)
         return 130
@@ -176,6 +191,33 @@ def cmd_predict(args: argparse.Namespace, out: TextIO) -> int:
         else:
             print(f"{name}: {pred.digit} ({100 * pred.confidence:.1f}%)", file=out, flush=True)
     return 1 if failed else 0
+
+
+def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
+    from .export import export_savedmodel
+    from .modelfile import bundled_model_path
+
+    path = export_savedmodel(args.model or bundled_model_path(), args.directory)
+    print(f"wrote a SavedModel to {path}: signature serving_default(image: float32[batch, 28, 28, 1]) "
+          "-> probabilities: float32[batch, 10]", file=out)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    from .serve import DigitServer
+
+    predictor = _load(args.model)
+    server = DigitServer((args.host, args.port), predictor, max_bytes=args.max_bytes, verbose=args.verbose)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"digitscope serve: listening on {args.host}: other machines can reach it", file=sys.stderr)
+    print(f"serving {server.model_name} on {server.url} (POST /predict, GET /health); Ctrl+C stops", file=out, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
 
 
 def cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:

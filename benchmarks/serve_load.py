@@ -1,0 +1,182 @@
+"""`digitscope serve` under load on loopback: requests per second, latency, malformed requests.
+
+    python benchmarks/serve_load.py [--seconds 10] [--clients 4] [--malformed 1000]
+
+Starts the real ``digitscope serve`` process on a free loopback port, then:
+
+1. ``--clients`` threads, each with its own keep-alive connection, POST
+   unipen-dev drawings (real pen digits, in the drawing format) for
+   ``--seconds``; prints requests per second, p50/p95/p99 latency and the
+   accuracy of the answers (bounded: loopback only, a fixed duration);
+2. sends ``--malformed`` malformed requests of many kinds (random bytes, cut
+   or corrupted drawings, JSON of the wrong shape, broken images, wrong
+   content types, bad or missing lengths, oversized bodies, garbage request
+   lines) on fresh connections, and counts the answers by status;
+3. checks the server still answers ``/health`` and its process is alive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "unipen-dev.jsonl"
+
+
+def start_server() -> tuple[subprocess.Popen, int]:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.Popen([sys.executable, "-m", "digitscope", "serve", "--port", "0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    line = proc.stdout.readline()
+    if "http://127.0.0.1:" not in line:
+        raise SystemExit(f"the server did not start: {line}{proc.stderr.read()}")
+    return proc, int(line.split("http://127.0.0.1:")[1].split()[0])
+
+
+def load(port: int, bodies: list[tuple[bytes, int]], seconds: float, clients: int) -> tuple[list[float], int, int]:
+    latencies: list[float] = []
+    right = wrong = 0
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def client(seed: int) -> None:
+        nonlocal right, wrong
+        rng = random.Random(seed)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine, r, w = [], 0, 0
+        while time.monotonic() < stop:
+            body, label = rng.choice(bodies)
+            t = time.perf_counter()
+            conn.request("POST", "/predict", body=body, headers={"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            doc = json.loads(resp.read())
+            mine.append(time.perf_counter() - t)
+            if resp.status == 200 and doc["digit"] == label:
+                r += 1
+            else:
+                w += 1
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            right += r
+            wrong += w
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies, right, wrong
+
+
+def malformed_requests(n: int, valid: bytes, seed: int = 0) -> list[bytes]:
+    """Raw HTTP requests, each malformed in one of many ways."""
+    rng = random.Random(seed)
+
+    def post(body: bytes, ctype: str | None = "application/json", length: str | None = None) -> bytes:
+        head = "POST /predict HTTP/1.1\r\nHost: x\r\n"
+        if ctype:
+            head += f"Content-Type: {ctype}\r\n"
+        head += f"Content-Length: {len(body) if length is None else length}\r\n" if length != "none" else ""
+        return head.encode() + b"\r\n" + body
+
+    def png_fragment() -> bytes:
+        from PIL import Image
+
+        buf = io.BytesIO()
+        Image.fromarray(np.random.default_rng(rng.getrandbits(32)).integers(0, 255, (rng.randint(1, 64),) * 2, np.uint8)).save(buf, "PNG")
+        data = bytearray(buf.getvalue()[: rng.randint(0, len(buf.getvalue()) - 1)])
+        if data and rng.random() < 0.5:
+            data[rng.randrange(len(data))] ^= 0xFF
+        return bytes(data)
+
+    kinds = [
+        lambda: post(bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 2000))), rng.choice(["application/json", "image/png", "application/octet-stream"])),
+        lambda: post(valid[: rng.randint(0, len(valid) - 1)]),
+        lambda: post(valid.replace(b"[", b"{", rng.randint(1, 5))),
+        lambda: post(json.dumps(rng.choice([[], {}, 0, None, "7", {"width": 0, "height": 1, "pen_width": 1, "strokes": []},
+                                            {"width": 280, "height": 280, "pen_width": -3, "strokes": [[[1, 2]]]},
+                                            {"width": 280, "height": 280, "pen_width": 20, "strokes": [[[1, 2, 3]]]},
+                                            {"width": 280, "height": 280, "pen_width": 20, "strokes": [[["1", 2]]]},
+                                            {"width": 280, "height": 280, "pen_width": 20, "strokes": [[[1e300, 2]]]},
+                                            {"width": 280, "height": 280, "pen_width": 20, "strokes": "abc"}])).encode()),
+        lambda: post(b"[" * rng.randint(1000, 200_000)),
+        lambda: post(png_fragment(), "image/png"),
+        lambda: post(b"hello", rng.choice(["text/plain", "multipart/form-data", None, "application/xml"])),
+        lambda: post(valid, length=rng.choice(["-1", "abc", "99999999999", "none", str(len(valid) + 500)])),
+        lambda: post(b"x" * 1_100_000),
+        lambda: rng.choice([b"GARBAGE\r\n\r\n", b"GET\r\n\r\n", b"POST /predict HTTP/9.9\r\n\r\n", b"\x00\x01\x02\r\n\r\n",
+                            b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", b"POST /predict HTTP/1.1\r\n" + b"X: y\r\n" * 200 + b"\r\n"]),
+        lambda: rng.choice([b"PUT /predict HTTP/1.1\r\nContent-Length: 0\r\n\r\n", b"GET /nope HTTP/1.1\r\n\r\n",
+                            b"POST /health HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}"]),
+    ]
+    return [rng.choice(kinds)() for _ in range(n)]
+
+
+def send_raw(port: int, payload: bytes) -> str:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=15) as s:
+            try:
+                s.sendall(payload)
+                s.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass  # the server may close early (e.g. 413 before the body): read its answer
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+    except ConnectionResetError:
+        return "reset"
+    except OSError as exc:
+        return f"error {exc}"
+    return data[9:12].decode("ascii", "replace") if data.startswith(b"HTTP/") else ("closed" if not data else "garbled")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--malformed", type=int, default=1000)
+    args = ap.parse_args()
+    if not DATA.is_file():
+        print(f"skipped: needs {DATA}")
+        return 0
+    rows = [json.loads(line) for line in DATA.read_text().splitlines()]
+    bodies = [(json.dumps({k: r[k] for k in ("width", "height", "pen_width", "strokes")}).encode(), r["label"]) for r in rows]
+    proc, port = start_server()
+    try:
+        latencies, right, wrong = load(port, bodies, args.seconds, args.clients)
+        ms = np.array(latencies) * 1000
+        print(f"load: {args.clients} keep-alive clients, {args.seconds:.0f} s, unipen-dev drawings "
+              f"(mean {np.mean([len(b) for b, _ in bodies]) / 1000:.1f} kB)")
+        print(f"  {len(ms)} requests, {len(ms) / args.seconds:.0f} requests/s; latency p50 {np.percentile(ms, 50):.1f} ms, "
+              f"p95 {np.percentile(ms, 95):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms; answers right {right}, wrong {wrong} "
+              f"({100 * right / max(1, right + wrong):.2f} %)")
+        outcomes = Counter(send_raw(port, req) for req in malformed_requests(args.malformed, bodies[0][0]))
+        alive = proc.poll() is None
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/health")
+        healthy = conn.getresponse().status == 200
+        server_errors = sum(v for k, v in outcomes.items() if k.startswith("5"))
+        print(f"malformed: {args.malformed} requests → " + ", ".join(f"{k}: {v}" for k, v in sorted(outcomes.items())))
+        print(f"  server process alive: {alive}; /health afterwards: {'200' if healthy else 'FAILED'}; 5xx answers: {server_errors}")
+        return 0 if alive and healthy and server_errors == 0 else 1
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
