@@ -77,6 +77,7 @@ class DrawingCanvas(QWidget):
         self._image: CanvasImage | None = None
         self._current: Stroke | None = None
         self._cache: QPixmap | None = None  # the finished strokes, rendered
+        self._overlay: tuple[QImage, tuple[float, float, float, float]] | None = None  # e.g. saliency
         self._current_path: QPainterPath | None = None  # the stroke being drawn, grown point by point
         self._erasing = False
         self.eraser_mode = False
@@ -147,6 +148,18 @@ class DrawingCanvas(QWidget):
     def _invalidate(self) -> None:
         self._cache = None
         self.update()
+
+    def set_overlay(self, image: QImage | None, rect: tuple[float, float, float, float] | None = None) -> None:
+        """Show ``image`` over the strokes, stretched (smoothly) over ``rect`` = (x, y, w, h)
+        in canvas coordinates; None removes it. Used for the saliency map."""
+        if image is None and self._overlay is None:
+            return
+        self._overlay = None if image is None else (image, rect)
+        self.update()
+
+    @property
+    def overlay(self) -> tuple[QImage, tuple[float, float, float, float]] | None:
+        return self._overlay
 
     # ------------------------------------------------------------------ geometry
 
@@ -255,6 +268,14 @@ class DrawingCanvas(QWidget):
         painter = QPainter(self)
         painter.drawPixmap(0, 0, self._cache)
         sq = self.square()
+        if self._overlay is not None:
+            image, (x, y, w, h) = self._overlay
+            top_left, bottom_right = self.to_widget(x, y), self.to_widget(x + w, y + h)
+            painter.save()
+            painter.setClipRect(sq)
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawImage(QRectF(top_left, bottom_right), image)
+            painter.restore()
         if self._current and self._current_path is not None:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             painter.setPen(self._pen(sq.width() / LOGICAL_SIZE))

@@ -38,16 +38,25 @@ class Reading:
     seconds: float = 0.0
     #: Results of the worker's ``prepare`` hook (e.g. coloured feature maps), made off the GUI thread.
     prepared: dict[str, Any] | None = None
+    #: Where the tensor lies on the drawing's canvas (``model.preprocess.Placement``; drawings only).
+    placement: Any = None
+    #: Gradient × input of the predicted digit, (28, 28), when asked for (drawings with the CNN).
+    saliency: np.ndarray | None = None
 
 
-def read_drawing(seq: int, source: Drawing | np.ndarray, predictor: Any) -> Reading:
-    """Preprocess a drawing (or an image's grey pixels) and, when a model is loaded, predict.
+def read_drawing(seq: int, source: Drawing | np.ndarray, predictor: Any, saliency: bool = False) -> Reading:
+    """Preprocess a drawing (or an image's grey pixels) and, when a model is loaded, predict;
+    with ``saliency``, also the gradient × input of the answer (drawings, CNN weights only).
     Never raises: problems come back in ``Reading.error``."""
-    from ..model.preprocess import EmptyInputError, drawing_to_tensor, image_to_tensor
+    from ..model.preprocess import EmptyInputError, image_to_tensor, render_drawing
 
     started = time.perf_counter()
+    placement = None
     try:
-        tensor = drawing_to_tensor(source) if isinstance(source, Drawing) else image_to_tensor(source)
+        if isinstance(source, Drawing):
+            tensor, placement = render_drawing(source)
+        else:
+            tensor = image_to_tensor(source)
     except EmptyInputError:
         return Reading(seq, None, None)
     except ValueError as exc:
@@ -56,7 +65,14 @@ def read_drawing(seq: int, source: Drawing | np.ndarray, predictor: Any) -> Read
         prediction = predictor.predict(tensor) if predictor is not None else None
     except Exception as exc:  # a model that fails on this input must not stop the reading
         return Reading(seq, tensor, None, error=f"the model failed: {exc}")
-    return Reading(seq, tensor, prediction, seconds=time.perf_counter() - started)
+    reading = Reading(seq, tensor, prediction, placement=placement)
+    weights = getattr(predictor, "weights", None)
+    if saliency and prediction is not None and placement is not None and weights is not None:
+        from ..model.saliency import gradient_x_input
+
+        reading.saliency = gradient_x_input(weights, tensor, prediction.digit, prediction.activations)[0]
+    reading.seconds = time.perf_counter() - started
+    return reading
 
 
 def prepare_reading(reading: Reading, prepare: Any) -> Reading:
@@ -151,10 +167,10 @@ class ReadingProcess:
         """Whether the child held the latest weights when last asked (does not poll)."""
         return self._ready == self._generation
 
-    def read(self, seq: int, source: Drawing | np.ndarray, timeout: float = 3.0) -> Reading:
+    def read(self, seq: int, source: Drawing | np.ndarray, timeout: float = 3.0, saliency: bool = False) -> Reading:
         """The reading of one drawing; raises ReaderGone if the child does not answer in time."""
         self._join_sender()  # done already: the child only reports ready once it has the weights
-        self._send(("read", seq, source))
+        self._send(("read", seq, source, saliency))
         try:
             if not self._conn.poll(timeout):
                 raise ReaderGone(f"the reading process did not answer in {timeout:.0f} s")
@@ -206,7 +222,7 @@ def serve(conn: Any, prepare: Any) -> None:
             predictor = Predictor(weights=weights)
             conn.send(("ready", generation))
         elif kind == "read":
-            _, seq, source = message
-            conn.send(("reading", prepare_reading(read_drawing(seq, source, predictor), prepare)))
+            _, seq, source, saliency = message
+            conn.send(("reading", prepare_reading(read_drawing(seq, source, predictor, saliency), prepare)))
         else:
             print(f"digitscope reader: unknown message {kind!r}", file=sys.stderr)

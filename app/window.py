@@ -215,6 +215,11 @@ class MainWindow(QMainWindow):
         clear.setShortcuts([QKeySequence(Qt.Key.Key_Escape), QKeySequence(Qt.Key.Key_Delete)])
         self.undo_action, self.redo_action, self.clear_action = undo, redo, clear
 
+        view = bar.addMenu("&View")
+        self.saliency_action = self._action(view, "Show &saliency on the canvas", self.set_saliency, "Ctrl+L")
+        self.saliency_action.setCheckable(True)
+        self.saliency_action.setStatusTip("Which ink drove the answer: orange for it, blue against it")
+
         model = bar.addMenu("&Model")
         self._action(model, "&Load model…", self.load_model_dialog)
         self._action(model, "&Reset to bundled model", self.reset_model)
@@ -232,6 +237,28 @@ class MainWindow(QMainWindow):
         action.triggered.connect(slot)
         menu.addAction(action)
         return action
+
+    def set_saliency(self, on: bool) -> None:
+        """Show (or hide) which ink drove the answer, over the strokes, updated live."""
+        on = bool(on)
+        self.saliency_action.setChecked(on)
+        self.settings.setValue("view/saliency", on)
+        self.worker.saliency = on
+        if on:
+            from .views.saliency import LEGEND
+
+            self.statusBar().showMessage(LEGEND, 6000)
+            self.request_reading()  # the current drawing, with its saliency
+        else:
+            self.canvas.set_overlay(None)
+
+    def _show_saliency(self, reading: Reading) -> None:
+        if not self.saliency_action.isChecked() or reading.saliency is None or reading.placement is None:
+            self.canvas.set_overlay(None)
+            return
+        from .views.saliency import saliency_image
+
+        self.canvas.set_overlay(saliency_image(reading.saliency), reading.placement.canvas_rect())
 
     def _set_eraser(self, on: bool) -> None:
         self.canvas.eraser_mode = on
@@ -313,6 +340,7 @@ class MainWindow(QMainWindow):
             prepared = reading.prepared or {}
             for name, view in self.maps.items():
                 view.show_activations(pred.activations.get(name), prepared.get(name))
+        self._show_saliency(reading)
         self._update_details()
         self.readingShown.emit(reading)
 
@@ -508,6 +536,8 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About Digitscope", about_text(self.predictor))
 
     def _restore_settings(self) -> None:
+        if self.settings.value("view/saliency", False, bool):
+            self.set_saliency(True)
         width = self.settings.value("canvas/pen_width", None)
         if width is not None:
             self.canvas.set_pen_width(float(width))

@@ -100,6 +100,8 @@ class InferenceWorker(QObject):
         self._seq = 0
         #: Optional pure-NumPy work done on each reading in this thread (set before readings start).
         self.prepare: Any = None
+        #: Also compute saliency (gradient × input) for each drawing read.
+        self.saliency = False
         self._thread = QThread()
         self._thread.setObjectName("inference")
         self.moveToThread(self._thread)
@@ -137,7 +139,7 @@ class InferenceWorker(QObject):
                     return
             reading = self._read_in_process(job, predictor)
             if reading is None:
-                reading = prepare_reading(read_drawing(job[0], job[1], predictor), self.prepare)
+                reading = prepare_reading(read_drawing(job[0], job[1], predictor, self.saliency), self.prepare)
             self.ready.emit(reading)
 
     def _read_in_process(self, job: tuple[int, Drawing | np.ndarray], predictor: Any) -> Reading | None:
@@ -154,7 +156,7 @@ class InferenceWorker(QObject):
                 self._process_predictor = predictor
             if not self._process.ready():
                 return None
-            return self._process.read(job[0], job[1])
+            return self._process.read(job[0], job[1], saliency=self.saliency)
         except ReaderGone as exc:
             print(f"digitscope: {exc}; reading in a thread from now on", file=sys.stderr)
             self._close_process()

@@ -8,6 +8,7 @@ background. Pure NumPy + Pillow; no Qt, no TensorFlow.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,20 @@ class EmptyInputError(ValueError):
     """The input holds no ink (or only a degenerate dot): there is no digit to read."""
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where the 28×28 tensor lies on the drawing's canvas: tensor pixel edge
+    coordinates (tx, ty) ↦ canvas (x0 + tx·unit, y0 + ty·unit)."""
+
+    x0: float
+    y0: float
+    unit: float  # canvas pixels per tensor pixel
+
+    def canvas_rect(self) -> tuple[float, float, float, float]:
+        """The whole tensor on the canvas: (x, y, width, height)."""
+        return self.x0, self.y0, SIZE * self.unit, SIZE * self.unit
+
+
 def drawing_to_tensor(drawing: Drawing) -> np.ndarray:
     """Render a vector drawing as the 28×28 float32 tensor the network expects.
 
@@ -41,6 +56,12 @@ def drawing_to_tensor(drawing: Drawing) -> np.ndarray:
     tensor is the one the user drew with. Raises :class:`EmptyInputError` for a
     drawing with no strokes or whose ink is a single dot.
     """
+    return render_drawing(drawing)[0]
+
+
+def render_drawing(drawing: Drawing) -> tuple[np.ndarray, Placement]:
+    """:func:`drawing_to_tensor`, and where that tensor lies on the drawing's canvas
+    (to draw something computed on the tensor, such as saliency, over the strokes)."""
     strokes = [np.asarray(s, dtype=np.float64).reshape(-1, 2) for s in drawing.strokes if len(s)]
     if not strokes:
         raise EmptyInputError("the drawing is empty: draw a digit first")
@@ -76,7 +97,12 @@ def drawing_to_tensor(drawing: Drawing) -> np.ndarray:
     left = _clamp_shift(int(round((cx - CENTRE) * ss)), cols, SIZE * ss)
     top = _clamp_shift(int(round((cy - CENTRE) * ss)), rows, SIZE * ss)
     crop = canvas.crop((left, top, left + SIZE * ss, top + SIZE * ss)).reduce(ss)
-    return np.asarray(crop, dtype=np.float32) * np.float32(1.0 / 255.0)
+    tensor = np.asarray(crop, dtype=np.float32) * np.float32(1.0 / 255.0)
+    # tensor pixel edge t ↦ field t + left/ss ↦ canvas (field - offset)/scale + centre
+    placement = Placement(
+        x0=float((left / ss - offset) / scale + centre[0]), y0=float((top / ss - offset) / scale + centre[1]), unit=1.0 / scale
+    )
+    return tensor, placement
 
 
 def _ink_span(canvas: np.ndarray) -> tuple[tuple[int, int], tuple[int, int]]:

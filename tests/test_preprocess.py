@@ -221,3 +221,18 @@ def test_image_centring_keeps_a_faint_far_tail():
     img[95:100, 50] = 1.0  # and a thin tail at the far bottom
     t = image_to_tensor(img)
     assert t[20:].sum() > 0.1, "the tail is still in the tensor"
+
+
+def test_placement_maps_the_tensor_back_onto_the_canvas():
+    from digitscope.model.preprocess import render_drawing
+
+    d = seven()
+    t, placement = render_drawing(d)
+    np.testing.assert_array_equal(t, drawing_to_tensor(d))
+    # every stroke point lands on inked tensor pixels when mapped canvas → tensor
+    for x, y in (p for s in d.strokes for p in s):
+        c = int((x - placement.x0) / placement.unit)
+        r = int((y - placement.y0) / placement.unit)
+        assert t[r, c] > 0.3, (x, y, r, c)
+    x, y, w, h = placement.canvas_rect()
+    assert w == h == 28 * placement.unit

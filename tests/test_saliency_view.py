@@ -1,0 +1,74 @@
+"""View → Show saliency: which ink drove the answer, over the strokes, live."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from digitscope.app.views.saliency import AGAINST, FOR, saliency_rgba
+from digitscope.app.window import MainWindow
+from digitscope.model.modelfile import bundled_model_path
+from helpers import seven
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QColor
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+def open_window(qtbot, settings):
+    w = MainWindow(settings=settings, bundled_model=bundled_model_path())
+    qtbot.addWidget(w)
+    w.resize(1100, 800)
+    with qtbot.waitSignal(w.loader.loaded, timeout=60000):
+        w.show_when_ready()
+    return w
+
+
+def orange_pixels(widget) -> int:
+    img = widget.grab().toImage()
+    count = 0
+    for x in range(0, img.width(), 3):
+        for y in range(0, img.height(), 3):
+            c = QColor(img.pixel(x, y))
+            count += c.red() > 150 and c.green() < 140 and c.blue() < 90
+    return count
+
+
+def test_saliency_overlays_the_strokes_and_follows_the_drawing(qtbot, settings):
+    w = open_window(qtbot, settings)
+    w.canvas.set_drawing(seven())
+    qtbot.waitUntil(lambda: w.latest is not None and w.latest.prediction is not None, timeout=10000)
+    assert w.canvas.overlay is None and orange_pixels(w.canvas) == 0
+    w.saliency_action.trigger()
+    qtbot.waitUntil(lambda: w.canvas.overlay is not None, timeout=10000)
+    reading = w.latest
+    assert reading.saliency is not None and reading.saliency.shape == (28, 28)
+    assert w.canvas.overlay[1] == reading.placement.canvas_rect()
+    assert orange_pixels(w.canvas) > 20, "the ink is coloured by its saliency"
+    # the overlay follows the drawing: undo empties the canvas and removes it
+    w.canvas.undo_stack.undo()
+    qtbot.waitUntil(lambda: w.canvas.overlay is None, timeout=10000)
+    w.canvas.undo_stack.redo()
+    qtbot.waitUntil(lambda: w.canvas.overlay is not None, timeout=10000)
+    w.saliency_action.trigger()
+    assert w.canvas.overlay is None and not w.worker.saliency
+    w.close()
+
+
+def test_the_choice_is_remembered(qtbot, settings):
+    w = open_window(qtbot, settings)
+    w.set_saliency(True)
+    w.close()
+    again = open_window(qtbot, settings)
+    assert again.saliency_action.isChecked() and again.worker.saliency
+    again.close()
+
+
+def test_colours_for_and_against():
+    rgba = saliency_rgba(np.array([[1.0, -0.25, 0.0]]))
+    assert tuple(rgba[0, 0, :3]) == FOR and rgba[0, 0, 3] == 255
+    assert tuple(rgba[0, 1, :3]) == AGAINST and 0 < rgba[0, 1, 3] < 255
+    assert rgba[0, 2, 3] == 0
+    assert not saliency_rgba(np.zeros((2, 2))).any()
