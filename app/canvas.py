@@ -78,6 +78,7 @@ class DrawingCanvas(QWidget):
         self._current: Stroke | None = None
         self._cache: QPixmap | None = None  # the finished strokes, rendered
         self._overlay: tuple[QImage, tuple[float, float, float, float]] | None = None  # e.g. saliency
+        self._overlay_pixmap: tuple[QRectF, QPixmap] | None = None  # the overlay scaled to its place
         self._current_path: QPainterPath | None = None  # the stroke being drawn, grown point by point
         self._erasing = False
         self.eraser_mode = False
@@ -155,7 +156,12 @@ class DrawingCanvas(QWidget):
         if image is None and self._overlay is None:
             return
         self._overlay = None if image is None else (image, rect)
+        self._overlay_pixmap = None
         self.update()
+
+    def _overlay_target(self) -> QRectF:
+        _, (x, y, w, h) = self._overlay  # type: ignore[misc]
+        return QRectF(self.to_widget(x, y), self.to_widget(x + w, y + h))
 
     @property
     def overlay(self) -> tuple[QImage, tuple[float, float, float, float]] | None:
@@ -269,12 +275,17 @@ class DrawingCanvas(QWidget):
         painter.drawPixmap(0, 0, self._cache)
         sq = self.square()
         if self._overlay is not None:
-            image, (x, y, w, h) = self._overlay
-            top_left, bottom_right = self.to_widget(x, y), self.to_widget(x + w, y + h)
+            target = self._overlay_target()
+            if self._overlay_pixmap is None or self._overlay_pixmap[0] != target:
+                # scaled once per overlay and size, not on every repaint while a stroke is drawn
+                scaled = self._overlay[0].scaled(
+                    max(1, round(target.width())), max(1, round(target.height())),
+                    Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation,
+                )
+                self._overlay_pixmap = (target, QPixmap.fromImage(scaled))
             painter.save()
             painter.setClipRect(sq)
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-            painter.drawImage(QRectF(top_left, bottom_right), image)
+            painter.drawPixmap(target.topLeft(), self._overlay_pixmap[1])
             painter.restore()
         if self._current and self._current_path is not None:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
