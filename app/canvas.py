@@ -276,16 +276,21 @@ class DrawingCanvas(QWidget):
         sq = self.square()
         if self._overlay is not None:
             target = self._overlay_target()
-            if self._overlay_pixmap is None or self._overlay_pixmap[0] != target:
-                # scaled once per overlay and size, not on every repaint while a stroke is drawn
-                scaled = self._overlay[0].scaled(
-                    max(1, round(target.width())), max(1, round(target.height())),
-                    Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation,
-                )
-                self._overlay_pixmap = (target, QPixmap.fromImage(scaled))
             painter.save()
             painter.setClipRect(sq)
-            painter.drawPixmap(target.topLeft(), self._overlay_pixmap[1])
+            if target.width() > 2 * sq.width():
+                # a drawing far larger than the canvas: let the painter scale only what shows
+                painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+                painter.drawImage(target, self._overlay[0])
+            else:
+                if self._overlay_pixmap is None or self._overlay_pixmap[0] != target:
+                    # scaled once per overlay and size, not on every repaint while a stroke is drawn
+                    scaled = self._overlay[0].scaled(
+                        max(1, round(target.width())), max(1, round(target.height())),
+                        Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation,
+                    )
+                    self._overlay_pixmap = (target, QPixmap.fromImage(scaled))
+                painter.drawPixmap(target.topLeft(), self._overlay_pixmap[1])
             painter.restore()
         if self._current and self._current_path is not None:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)

@@ -72,3 +72,16 @@ def test_colours_for_and_against():
     assert tuple(rgba[0, 1, :3]) == AGAINST and 0 < rgba[0, 1, 3] < 255
     assert rgba[0, 2, 3] == 0
     assert not saliency_rgba(np.zeros((2, 2))).any()
+
+
+def test_a_drawing_far_larger_than_the_canvas_gets_its_overlay_cheaply(qtbot, settings):
+    from digitscope.model.drawing import Drawing
+
+    w = open_window(qtbot, settings)
+    w.set_saliency(True)
+    huge = Drawing(280, 280, 900, [[(3000.0 * x, 3000.0 * y) for x, y in s] for s in seven().strokes])
+    w.canvas.set_drawing(huge)
+    qtbot.waitUntil(lambda: w.canvas.overlay is not None, timeout=10000)
+    w.canvas.repaint()  # must not try to scale the overlay to millions of pixels
+    assert w.canvas._overlay_pixmap is None
+    w.close()
