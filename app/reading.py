@@ -42,6 +42,8 @@ class Reading:
     placement: Any = None
     #: Gradient × input of the predicted digit, (28, 28), when asked for (drawings with the CNN).
     saliency: np.ndarray | None = None
+    #: The compared model's probabilities for the same tensor (Model → Compare with model…).
+    compare: np.ndarray | None = None
 
 
 def read_drawing(seq: int, source: Drawing | np.ndarray, predictor: Any, saliency: bool = False) -> Reading:

@@ -86,6 +86,8 @@ class MainWindow(QMainWindow):
         self.canvas = DrawingCanvas()
         self.views_ready = False
         self._build_layout()
+        self.compare_loader: ModelLoader | None = None
+        self.compare_name = ""
         self._build_menus()
         self.statusBar().showMessage("Loading the model…")
 
@@ -223,6 +225,9 @@ class MainWindow(QMainWindow):
         model = bar.addMenu("&Model")
         self._action(model, "&Load model…", self.load_model_dialog)
         self._action(model, "&Reset to bundled model", self.reset_model)
+        self._action(model, "&Compare with model…", self.compare_model_dialog)
+        self.stop_compare_action = self._action(model, "&Stop comparing", self.stop_comparing)
+        self.stop_compare_action.setEnabled(False)
         model.addSeparator()
         self._action(model, "&My drawings…", self.show_my_drawings)
         self._action(model, "Re&train…", self.show_retrain, "Ctrl+T")
@@ -237,6 +242,35 @@ class MainWindow(QMainWindow):
         action.triggered.connect(slot)
         menu.addAction(action)
         return action
+
+    def compare_model_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Compare with model", self._last_dir(), "Keras models (*.keras *.h5)")
+        if path:
+            self.compare_with(Path(path))
+
+    def compare_with(self, path: Path) -> None:
+        """Show a second model's probabilities beside the current one's, live (loaded in the background)."""
+        if self.compare_loader is None:
+            self.compare_loader = ModelLoader()
+            self.compare_loader.loaded.connect(self._compare_loaded)
+            self.compare_loader.failed.connect(
+                lambda p, message: QMessageBox.warning(self, "Cannot compare", f"{Path(p).name} could not be loaded:\n{message}")
+            )
+        self.statusBar().showMessage(f"Loading {path.name} to compare…")
+        self.compare_loader.load(path)
+
+    def _compare_loaded(self, predictor: Any) -> None:
+        self.compare_name = Path(str(predictor.path)).name if getattr(predictor, "path", None) else "other model"
+        self.worker.compare_predictor = predictor
+        self.stop_compare_action.setEnabled(True)
+        self.statusBar().showMessage(f"Comparing with {self.compare_name} (orange bars)", 6000)
+        self.request_reading()
+
+    def stop_comparing(self) -> None:
+        self.worker.compare_predictor = None
+        self.compare_name = ""
+        self.stop_compare_action.setEnabled(False)
+        self.request_reading()
 
     def set_saliency(self, on: bool) -> None:
         """Show (or hide) which ink drove the answer, over the strokes, updated live."""
@@ -335,7 +369,7 @@ class MainWindow(QMainWindow):
             self.input_view.show_tensor(reading.tensor)
         else:
             pred = reading.prediction
-            self.probabilities.show_probabilities(pred.probabilities)
+            self.probabilities.show_probabilities(pred.probabilities, reading.compare, self.compare_name)
             self.input_view.show_tensor(reading.tensor)
             prepared = reading.prepared or {}
             for name, view in self.maps.items():
@@ -566,6 +600,8 @@ class MainWindow(QMainWindow):
             dialog.close()
         self.worker.stop()
         self.loader.wait(2000)
+        if self.compare_loader is not None:
+            self.compare_loader.wait(2000)
         super().closeEvent(event)
 
     def show_when_ready(self) -> None:

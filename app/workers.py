@@ -102,6 +102,8 @@ class InferenceWorker(QObject):
         self.prepare: Any = None
         #: Also compute saliency (gradient × input) for each drawing read.
         self.saliency = False
+        #: A second model whose probabilities come with each reading (read in this thread).
+        self.compare_predictor: Any = None
         self._thread = QThread()
         self._thread.setObjectName("inference")
         self.moveToThread(self._thread)
@@ -140,6 +142,12 @@ class InferenceWorker(QObject):
             reading = self._read_in_process(job, predictor)
             if reading is None:
                 reading = prepare_reading(read_drawing(job[0], job[1], predictor, self.saliency), self.prepare)
+            other = self.compare_predictor
+            if other is not None and reading.prediction is not None:
+                try:
+                    reading.compare = other.predict(reading.tensor).probabilities
+                except Exception:  # the compared model failing must not stop the readings
+                    reading.compare = None
             self.ready.emit(reading)
 
     def _read_in_process(self, job: tuple[int, Drawing | np.ndarray], predictor: Any) -> Reading | None:

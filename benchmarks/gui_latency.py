@@ -11,7 +11,7 @@ longest stall is the longest gap between two ticks of the driving timer, less
 its interval (a 1 ms heartbeat timer would itself load the GUI thread and the
 GIL with 1,000 Python callbacks a second).
 
-Three designs in the same run (and ours again with View → Show saliency on):
+Three designs in the same run (and ours again with View → Show saliency on, and comparing two models):
 * digitscope: the coalescing reading worker handing each reading to a child
   process (NumPy forward pass, mosaics coloured there);
 * the same worker reading in its own thread (shares the GIL with the GUI);
@@ -148,9 +148,14 @@ def naive_reading(window: MainWindow, model) -> None:
 
 def measure(app: QApplication, design: str, digits: list, interval_ms: int, settings_dir: Path) -> tuple[np.ndarray, float]:
     naive = design == "naive"
-    app, window = open_ready_window(settings_dir / f"{design}.ini", reading_process=design in ("process", "saliency"))
+    app, window = open_ready_window(settings_dir / f"{design}.ini", reading_process=design in ("process", "saliency", "compare"))
     if design == "saliency":
         window.set_saliency(True)
+    if design == "compare":  # a second model's bars (the bundled model again: same cost as any CNN)
+        from digitscope.model.inference import load_predictor
+        from digitscope.model.modelfile import bundled_model_path
+
+        window._compare_loaded(load_predictor(bundled_model_path()))
     if naive:
         naive_reading(window, window.predictor.model)
     driver = Driver(app, window, digits, interval_ms)
@@ -171,12 +176,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         ours, ours_stall = measure(app, "process", digits, args.interval_ms, Path(tmp))
         sal, sal_stall = measure(app, "saliency", digits, args.interval_ms, Path(tmp))
+        cmp_, cmp_stall = measure(app, "compare", digits, args.interval_ms, Path(tmp))
         thread, thread_stall = measure(app, "thread", digits, args.interval_ms, Path(tmp))
         naive, naive_stall = measure(app, "naive", digits, args.interval_ms, Path(tmp))
     print(f"{args.digits} digits replayed, one mouse-move every {args.interval_ms} ms; latency from event to all views updated")
     designs = (
         ("digitscope (reading process)", ours, ours_stall),
         ("  + saliency overlay on", sal, sal_stall),
+        ("  + comparing with a second model", cmp_, cmp_stall),
         ("reading in a thread instead", thread, thread_stall),
         ("naive (model.predict per event)", naive, naive_stall),
     )

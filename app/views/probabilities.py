@@ -9,13 +9,15 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 BAR = pg.mkBrush("#9aa7b8")
 TOP = pg.mkBrush("#2f7de1")
+OTHER = pg.mkBrush("#f0a030")  # the model compared with (Model → Compare with model…)
+OTHER_TOP = pg.mkBrush("#d9730d")
 
 
 class _Bars(pg.BarGraphItem):
     """Ten bars in a fixed box: changing their heights repaints the box, never the axes."""
 
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt naming)
-        return QRectF(-0.35, 0.0, 9.7, 1.0)
+        return QRectF(-0.45, 0.0, 9.9, 1.0)
 
 
 class ProbabilityView(QWidget):
@@ -46,6 +48,9 @@ class ProbabilityView(QWidget):
             self.plot.getAxis(side).setStyle(tickLength=5)
         self.bars = _Bars(x=np.arange(10), height=np.zeros(10), width=0.7, brushes=[BAR] * 10, pen=None)
         self.plot.addItem(self.bars)
+        self.other_bars = _Bars(x=np.arange(10) + 0.2, height=np.zeros(10), width=0.38, brushes=[OTHER] * 10, pen=None)
+        self.other_bars.setVisible(False)
+        self.plot.addItem(self.other_bars)
         self.plot.setMinimumHeight(160)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -53,20 +58,38 @@ class ProbabilityView(QWidget):
         layout.addWidget(self.caption)
         layout.addWidget(self.plot, 1)
         self.probabilities: np.ndarray | None = None
+        self.other_probabilities: np.ndarray | None = None
 
-    def show_probabilities(self, probs: np.ndarray) -> None:
-        """Show a prediction."""
+    def show_probabilities(self, probs: np.ndarray, other: np.ndarray | None = None, other_name: str = "") -> None:
+        """Show a prediction; with ``other``, a second model's probabilities beside it (orange)."""
         probs = np.asarray(probs, dtype=np.float64)
         top = int(np.argmax(probs))
         brushes = [TOP if i == top else BAR for i in range(10)]
-        self.bars.setOpts(height=probs, brushes=brushes)
+        caption = f"{100 * probs[top]:.1f}% sure"
+        if other is None:
+            if self.other_probabilities is not None or self.other_bars.isVisible():
+                self.bars.setOpts(x=np.arange(10), width=0.7)
+                self.other_bars.setVisible(False)
+            self.bars.setOpts(height=probs, brushes=brushes)
+        else:
+            other = np.asarray(other, dtype=np.float64)
+            other_top = int(np.argmax(other))
+            if not self.other_bars.isVisible():
+                self.bars.setOpts(x=np.arange(10) - 0.2, width=0.38)
+                self.other_bars.setVisible(True)
+            self.bars.setOpts(height=probs, brushes=brushes)
+            self.other_bars.setOpts(height=other, brushes=[OTHER_TOP if i == other_top else OTHER for i in range(10)])
+            caption += f" · {other_name or 'other model'}: {other_top} ({100 * other[other_top]:.1f}%)"
         _set_text(self.digit_label, str(top))
-        _set_text(self.caption, f"{100 * probs[top]:.1f}% sure")
+        _set_text(self.caption, caption)
         self.probabilities = probs
+        self.other_probabilities = other
 
     def show_message(self, message: str) -> None:
         """No prediction to show (empty canvas, model loading...): no bars, no fake class."""
         self.bars.setOpts(height=np.zeros(10), brushes=[BAR] * 10)
+        self.other_bars.setOpts(height=np.zeros(10))
+        self.other_probabilities = None
         _set_text(self.digit_label, "–")
         _set_text(self.caption, message)
         self.probabilities = None
