@@ -142,6 +142,11 @@ class ReadingProcess:
         self._sender = threading.Thread(target=self._send_quietly, args=(message,), name="reader-weights", daemon=True)
         self._sender.start()
 
+    def set_compare(self, weights: Any) -> None:
+        """Also read each drawing with these CNN weights (a compared model); None stops it."""
+        self._join_sender()
+        self._send(("compare", weights))
+
     def _send_quietly(self, message: tuple) -> None:
         try:
             self._conn.send(message)
@@ -211,6 +216,7 @@ def serve(conn: Any, prepare: Any) -> None:
 
     limit_blas_threads()
     predictor = None
+    compare = None
     while True:
         try:
             message = conn.recv()
@@ -223,8 +229,13 @@ def serve(conn: Any, prepare: Any) -> None:
             _, generation, weights = message
             predictor = Predictor(weights=weights)
             conn.send(("ready", generation))
+        elif kind == "compare":
+            compare = Predictor(weights=message[1]) if message[1] is not None else None
         elif kind == "read":
             _, seq, source, saliency = message
-            conn.send(("reading", prepare_reading(read_drawing(seq, source, predictor, saliency), prepare)))
+            reading = prepare_reading(read_drawing(seq, source, predictor, saliency), prepare)
+            if compare is not None and reading.prediction is not None:
+                reading.compare = compare.predict(reading.tensor).probabilities
+            conn.send(("reading", reading))
         else:
             print(f"digitscope reader: unknown message {kind!r}", file=sys.stderr)

@@ -93,6 +93,7 @@ class InferenceWorker(QObject):
         self.use_process = use_process
         self._process: ReadingProcess | None = None
         self._process_predictor: Any = None
+        self._process_compare: Any = None  # the compared model the child reads with
         self._lock = threading.Lock()
         self._pending: tuple[int, Drawing | np.ndarray] | None = None
         self._predictor: Any = None
@@ -143,7 +144,8 @@ class InferenceWorker(QObject):
             if reading is None:
                 reading = prepare_reading(read_drawing(job[0], job[1], predictor, self.saliency), self.prepare)
             other = self.compare_predictor
-            if other is not None and reading.prediction is not None:
+            if other is not None and reading.prediction is not None and reading.compare is None:
+                # not read by the child (no child, or a model without CNN weights): read it here
                 try:
                     reading.compare = other.predict(reading.tensor).probabilities
                 except Exception:  # the compared model failing must not stop the readings
@@ -164,6 +166,10 @@ class InferenceWorker(QObject):
                 self._process_predictor = predictor
             if not self._process.ready():
                 return None
+            other = self.compare_predictor
+            if self._process_compare is not other:
+                self._process.set_compare(getattr(other, "weights", None))
+                self._process_compare = other
             return self._process.read(job[0], job[1], saliency=self.saliency)
         except ReaderGone as exc:
             print(f"digitscope: {exc}; reading in a thread from now on", file=sys.stderr)
@@ -181,7 +187,7 @@ class InferenceWorker(QObject):
         return self._process is not None and self._process.current
 
     def _close_process(self) -> None:
-        process, self._process, self._process_predictor = self._process, None, None
+        process, self._process, self._process_predictor, self._process_compare = self._process, None, None, None
         if process is not None:
             process.close()
 

@@ -116,3 +116,26 @@ def test_closing_the_window_stops_the_child(qtbot, process_window):
     proc = w.worker._process._proc
     w.close()
     assert not proc.is_alive()
+
+
+def test_child_reads_with_a_compared_model_and_saliency_too(bundled_predictor):
+    from digitscope.model.inference import CnnWeights, Predictor
+
+    w = bundled_predictor.weights
+    other = Predictor(weights=CnnWeights({"conv1": (w.kernel1, w.b1), "conv2": (w.w2.reshape(3, 3, 32, 64), w.b2),
+                                          "dense": (w.w3, w.b3), "probabilities": (w.w4, w.b4 * 0.5)}))
+    process = ReadingProcess()
+    try:
+        process.set_weights(w)
+        _wait_ready(process)
+        assert process.read(1, loop()).compare is None
+        process.set_compare(other.weights)
+        remote = process.read(2, loop(), saliency=True)
+        local = read_drawing(2, loop(), bundled_predictor, saliency=True)
+        np.testing.assert_allclose(remote.compare, other.predict(remote.tensor).probabilities, atol=1e-6)
+        np.testing.assert_allclose(remote.saliency, local.saliency, atol=1e-5)
+        assert remote.placement == local.placement
+        process.set_compare(None)
+        assert process.read(3, loop()).compare is None
+    finally:
+        process.close()
