@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
@@ -35,17 +36,26 @@ def open_ready_window(
     window.loader.failed.connect(lambda path, message: loaded.append(RuntimeError(message)))
     window.show_when_ready()
     deadline = time.monotonic() + timeout
-    while not loaded:
+    wait_until(app, lambda: bool(loaded), deadline - time.monotonic(), "the model to load")
+    if isinstance(loaded[0], Exception):
+        raise loaded[0]
+
+    def reading_in_process() -> bool:
+        if not window.worker.use_process or window.worker.process_ready():
+            return True
+        window.request_reading()  # the child starts, and reports ready, on a reading request
+        time.sleep(0.04)
+        return False
+
+    wait_until(app, reading_in_process, deadline - time.monotonic(), "the reading process to start")
+    return app, window  # type: ignore[return-value]
+
+
+def wait_until(app: QApplication, done: Callable[[], bool], timeout: float, what: str) -> None:
+    """Process events until ``done()``; TimeoutError naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not done():
         app.processEvents()
         time.sleep(0.01)
         if time.monotonic() > deadline:
-            raise TimeoutError("the model did not load")
-    if isinstance(loaded[0], Exception):
-        raise loaded[0]
-    while window.worker.use_process and not window.worker.process_ready():
-        window.request_reading()  # the child starts, and reports ready, on a reading request
-        app.processEvents()
-        time.sleep(0.05)
-        if time.monotonic() > deadline:
-            raise TimeoutError("the reading process did not start")
-    return app, window  # type: ignore[return-value]
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")

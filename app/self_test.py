@@ -64,12 +64,12 @@ def _check_digits(ctx: _Context) -> str:
 
 
 def _wait(app: Any, done: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not done():
-        app.processEvents()
-        time.sleep(0.01)
-        if time.monotonic() > deadline:
-            raise CheckFailed(f"timed out after {timeout:.0f} s waiting for {what}")
+    from .scripted import wait_until
+
+    try:
+        wait_until(app, done, timeout, what)
+    except TimeoutError as exc:
+        raise CheckFailed(str(exc)) from None
 
 
 def _check_window(ctx: _Context) -> str:

@@ -104,28 +104,28 @@ def archive(app: Path, ver: str, name: str = "Digitscope") -> Path:
     return target
 
 
-def folder_size(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
-
-
-def largest(folder: Path, n: int = 10) -> list[tuple[int, str]]:
+def files_by_size(folder: Path) -> list[tuple[int, str]]:
+    """(size, path inside ``folder``) of every regular file, largest first (links not counted)."""
     files = [(p.stat().st_size, str(p.relative_to(folder))) for p in folder.rglob("*") if p.is_file() and not p.is_symlink()]
-    return sorted(files, reverse=True)[:n]
+    return sorted(files, reverse=True)
 
 
 def mb(n: int) -> str:
     return f"{n / 1e6:,.0f} MB"
 
 
-def report(app: Path, arch: Path | None, naive: Path | None, naive_arch: Path | None) -> None:
-    print(f"\n{app}: {mb(folder_size(app))}" + (f"; archive {arch.name}: {mb(arch.stat().st_size)}" if arch else ""))
+def report_folder(title: str, folder: Path, arch: Path | None) -> None:
+    files = files_by_size(folder)
+    print(f"\n{title} {folder}: {mb(sum(size for size, _ in files))}" + (f"; archive {arch.name}: {mb(arch.stat().st_size)}" if arch else ""))
     print("ten largest files:")
-    for size, name in largest(app):
+    for size, name in files[:10]:
         print(f"  {mb(size):>9}  {name}")
+
+
+def report(app: Path, arch: Path | None, naive: Path | None, naive_arch: Path | None) -> None:
+    report_folder("packaged app", app, arch)
     if naive is not None:
-        print(f"\nnaive build {naive}: {mb(folder_size(naive))}" + (f"; archive {mb(naive_arch.stat().st_size)}" if naive_arch else ""))
-        for size, name in largest(naive):
-            print(f"  {mb(size):>9}  {name}")
+        report_folder("naive build", naive, naive_arch)
 
 
 def main() -> int:

@@ -69,3 +69,37 @@ def tiny_mnist(tmp_path: Path) -> Path:
     path = tmp_path / "tiny-mnist.npz"
     np.savez_compressed(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
     return path
+
+
+@pytest.fixture
+def settings(tmp_path):
+    """The app's settings in a file of the test's own."""
+    from PySide6.QtCore import QSettings
+
+    s = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    yield s
+    s.sync()
+
+
+@pytest.fixture
+def open_window(qtbot):
+    """Open a main window on ``settings`` with the bundled model, shown and loaded."""
+    from digitscope.app.window import MainWindow
+    from digitscope.model.modelfile import bundled_model_path
+
+    def open_(settings):
+        w = MainWindow(settings=settings, bundled_model=bundled_model_path())
+        qtbot.addWidget(w)
+        w.resize(1100, 800)
+        with qtbot.waitSignal(w.loader.loaded, timeout=60000):
+            w.show_when_ready()
+        return w
+
+    return open_
+
+
+@pytest.fixture
+def window(open_window, settings):
+    w = open_window(settings)
+    yield w
+    w.close()

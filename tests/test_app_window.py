@@ -15,24 +15,6 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtTest import QTest
 
 
-@pytest.fixture
-def settings(tmp_path):
-    s = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    yield s
-    s.sync()
-
-
-@pytest.fixture
-def window(qtbot, settings):
-    w = MainWindow(settings=settings, bundled_model=bundled_model_path())
-    qtbot.addWidget(w)
-    w.resize(1100, 800)
-    with qtbot.waitSignal(w.loader.loaded, timeout=60000):
-        w.show_when_ready()
-    yield w
-    w.close()
-
-
 def draw_strokes(qtbot, window, strokes, on_move=None):
     """Press, move and release the mouse along strokes given in logical canvas pixels."""
     canvas = window.canvas

@@ -3,25 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
-from digitscope.app.window import MainWindow
 from digitscope.model.inference import CnnWeights, Predictor
 from digitscope.model.modelfile import bundled_model_path
 from digitscope.model.preprocess import drawing_to_tensor
 from helpers import seven
-from PySide6.QtCore import QSettings
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings, bundled_model=bundled_model_path())
-    qtbot.addWidget(w)
-    w.resize(1100, 800)
-    with qtbot.waitSignal(w.loader.loaded, timeout=60000):
-        w.show_when_ready()
-    yield w
-    w.close()
 
 
 def a_different_model(bundled_predictor) -> Predictor:

@@ -3,27 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from digitscope.app.views.saliency import AGAINST, FOR, saliency_rgba
-from digitscope.app.window import MainWindow
-from digitscope.model.modelfile import bundled_model_path
 from helpers import seven
-from PySide6.QtCore import QSettings
 from PySide6.QtGui import QColor
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-
-
-def open_window(qtbot, settings):
-    w = MainWindow(settings=settings, bundled_model=bundled_model_path())
-    qtbot.addWidget(w)
-    w.resize(1100, 800)
-    with qtbot.waitSignal(w.loader.loaded, timeout=60000):
-        w.show_when_ready()
-    return w
 
 
 def orange_pixels(widget) -> int:
@@ -36,8 +18,8 @@ def orange_pixels(widget) -> int:
     return count
 
 
-def test_saliency_overlays_the_strokes_and_follows_the_drawing(qtbot, settings):
-    w = open_window(qtbot, settings)
+def test_saliency_overlays_the_strokes_and_follows_the_drawing(qtbot, settings, open_window):
+    w = open_window(settings)
     w.canvas.set_drawing(seven())
     qtbot.waitUntil(lambda: w.latest is not None and w.latest.prediction is not None, timeout=10000)
     assert w.canvas.overlay is None and orange_pixels(w.canvas) == 0
@@ -57,11 +39,11 @@ def test_saliency_overlays_the_strokes_and_follows_the_drawing(qtbot, settings):
     w.close()
 
 
-def test_the_choice_is_remembered(qtbot, settings):
-    w = open_window(qtbot, settings)
+def test_the_choice_is_remembered(qtbot, settings, open_window):
+    w = open_window(settings)
     w.set_saliency(True)
     w.close()
-    again = open_window(qtbot, settings)
+    again = open_window(settings)
     assert again.saliency_action.isChecked() and again.worker.saliency
     again.close()
 
@@ -74,10 +56,10 @@ def test_colours_for_and_against():
     assert not saliency_rgba(np.zeros((2, 2))).any()
 
 
-def test_a_drawing_far_larger_than_the_canvas_gets_its_overlay_cheaply(qtbot, settings):
+def test_a_drawing_far_larger_than_the_canvas_gets_its_overlay_cheaply(qtbot, settings, open_window):
     from digitscope.model.drawing import Drawing
 
-    w = open_window(qtbot, settings)
+    w = open_window(settings)
     w.set_saliency(True)
     huge = Drawing(280, 280, 900, [[(3000.0 * x, 3000.0 * y) for x, y in s] for s in seven().strokes])
     w.canvas.set_drawing(huge)
