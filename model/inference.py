@@ -24,7 +24,9 @@ class Prediction:
     """What the network made of one input."""
 
     probabilities: np.ndarray  # (10,) float32, sums to 1
-    activations: dict[str, np.ndarray] = field(default_factory=dict)  # "conv1": (26,26,32), "conv2": (24,24,64)
+    #: Each stage after its activation: "conv1" (26,26,32), "conv2" (24,24,64), and for the
+    #: CNN read in NumPy also "pool" (12,12,64) and "dense" (128,); other models: what they have.
+    activations: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def digit(self) -> int:
@@ -95,8 +97,9 @@ def _pool(a: np.ndarray) -> np.ndarray:
     return m
 
 
-def cnn_forward(w: CnnWeights, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One (28, 28) image → (probabilities (10,), conv1 (26,26,32), conv2 (24,24,64))."""
+def cnn_forward(w: CnnWeights, x: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """One (28, 28) image → (probabilities (10,), activations: conv1 (26,26,32), conv2 (24,24,64),
+    pool (12,12,64), dense (128,), all after their ReLU)."""
     col1, col2 = _buffers()
     a1 = _im2col(x[:, :, None], col1).reshape(676, 9) @ w.w1
     a1 += w.b1
@@ -106,11 +109,12 @@ def cnn_forward(w: CnnWeights, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     a2 += w.b2
     np.maximum(a2, 0.0, out=a2)
     a2 = a2.reshape(24, 24, 64)
-    h = _pool(a2).reshape(-1) @ w.w3
+    pooled = _pool(a2)
+    h = pooled.reshape(-1) @ w.w3
     h += w.b3
     np.maximum(h, 0.0, out=h)
     logits = h @ w.w4 + w.b4
-    return _softmax(logits), a1, a2
+    return _softmax(logits), {"conv1": a1, "conv2": a2, "pool": pooled, "dense": h}
 
 
 def cnn_forward_batch(w: CnnWeights, x: np.ndarray) -> np.ndarray:
@@ -169,8 +173,8 @@ class Predictor:
         """Probabilities and conv activations for one (28, 28) float32 image in [0, 1]."""
         x = np.asarray(x, dtype=np.float32).reshape(28, 28)
         if self.weights is not None:
-            probs, a1, a2 = cnn_forward(self.weights, x)
-            return Prediction(probs, {"conv1": a1, "conv2": a2})
+            probs, activations = cnn_forward(self.weights, x)
+            return Prediction(probs, activations)
         return self._predict_keras(x)
 
     def probabilities(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
