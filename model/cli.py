@@ -44,13 +44,21 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--mnist", metavar="PATH", help="mnist.npz (default: $DIGITSCOPE_MNIST, Keras's cache, download)")
     e.add_argument("--json", action="store_true", help="print the figures as JSON")
 
-    t = sub.add_parser("train", help="train the CNN on MNIST and save it with its metadata")
+    t = sub.add_parser("train", help="train a network (the CNN by default) on MNIST and save it with its metadata")
     t.add_argument("--mnist", metavar="PATH", help="mnist.npz (default: $DIGITSCOPE_MNIST, Keras's cache, download)")
     t.add_argument("--output", "-o", metavar="FILE", default="digitscope-cnn.keras", help="model file to write (default: %(default)s)")
+    t.add_argument(
+        "--architecture", choices=("cnn", "dense", "numpy"), default="cnn",
+        help="cnn: the app's CNN (default); dense: the Keras Dense network Flatten→Dense(64, relu)→Dense(10); "
+        "numpy: a 784→64 sigmoid→10 network trained by plain backpropagation in NumPy (no augmentation)",
+    )
     t.add_argument("--epochs", type=_positive_int, default=12, help="default: %(default)s")
-    t.add_argument("--batch-size", type=_positive_int, default=128, help="default: %(default)s")
+    t.add_argument("--batch-size", type=_positive_int, help="default: 128 (numpy: 32)")
     t.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    t.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's initial rate, cosine-decayed (default: %(default)s)")
+    t.add_argument(
+        "--learning-rate", type=float,
+        help="Adam's initial rate, cosine-decayed (default: 0.001); numpy: the SGD step (default: 0.5)",
+    )
     t.add_argument("--validation-split", type=float, default=0.1, help="fraction held out for validation (default: %(default)s)")
     t.add_argument(
         "--augment", choices=("drawn", "mild", "off"), default="drawn",
@@ -278,6 +286,7 @@ def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> int:
         drawings_weight=args.drawings_weight,
         drawings_holdout=args.drawings_holdout,
         compare_model=args.compare_model,
+        architecture=args.architecture,
     )
     if args.nice > 0 and hasattr(os, "nice"):
         os.nice(args.nice)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .architecture import CONV_LAYERS
-from .cnn_file import KERNEL_SHAPES, read_cnn_weights
+from .cnn_file import KERNEL_SHAPES, read_cnn_weights, read_dense_weights
 
 
 @dataclass
@@ -62,6 +62,31 @@ class CnnWeights:
             if len(layers[name]) != 2 or tuple(layers[name][0].shape) != shape:
                 return None
         return cls(layers)  # type: ignore[arg-type]
+
+
+class DenseWeights:
+    """A network of Dense layers (the Dense and the NumPy networks) as NumPy arrays."""
+
+    def __init__(self, layers: list[tuple[np.ndarray, np.ndarray, str]]) -> None:
+        self.layers = [(np.asarray(k, np.float32), np.asarray(b, np.float32), act) for k, b, act in layers]
+
+    @property
+    def parameter_count(self) -> int:
+        return sum(k.size + b.size for k, b, _ in self.layers)
+
+    def forward(self, x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Images (N, 28, 28) → (probabilities (N, 10), each hidden layer's activations (N, units))."""
+        a = np.asarray(x, np.float32).reshape(len(x), -1)
+        hidden = []
+        for kernel, bias, act in self.layers[:-1]:
+            a = a @ kernel + bias
+            if act == "relu":
+                np.maximum(a, 0.0, out=a)
+            elif act == "sigmoid":
+                a = 1.0 / (1.0 + np.exp(-np.clip(a, -40, 40)))
+            hidden.append(a)
+        kernel, bias, _ = self.layers[-1]
+        return _softmax(a @ kernel + bias), hidden
 
 
 _scratch = threading.local()
@@ -147,13 +172,16 @@ class Predictor:
         path: Path | None = None,
         metadata: dict[str, Any] | None = None,
         weights: CnnWeights | None = None,
+        dense: DenseWeights | None = None,
     ) -> None:
-        if model is None and weights is None:
-            raise ValueError("a Predictor needs a Keras model or CNN weights")
+        if model is None and weights is None and dense is None:
+            raise ValueError("a Predictor needs a Keras model, CNN weights or Dense weights")
         self._model = model
         self.path = path
         self.metadata = metadata or {}
-        self.weights = weights if weights is not None else CnnWeights.from_keras(model)
+        self.weights = weights if weights is not None or model is None else CnnWeights.from_keras(model)
+        #: The weights of a network of Dense layers only, read in NumPy (None for other models).
+        self.dense = dense
         self._keras_fn: Any = None
 
     @property
@@ -166,6 +194,16 @@ class Predictor:
         return self._model
 
     @property
+    def parameter_count(self) -> int:
+        """How many weights and biases the network has."""
+        if self.weights is not None:
+            w = self.weights
+            return sum(a.size for a in (w.w1, w.b1, w.w2, w.b2, w.w3, w.b3, w.w4, w.b4))
+        if self.dense is not None:
+            return self.dense.parameter_count
+        return int(self.model.count_params())
+
+    @property
     def name(self) -> str:
         return self.path.name if self.path else getattr(self._model, "name", "model")
 
@@ -175,6 +213,9 @@ class Predictor:
         if self.weights is not None:
             probs, activations = cnn_forward(self.weights, x)
             return Prediction(probs, activations)
+        if self.dense is not None:
+            probs, hidden = self.dense.forward(x[None])
+            return Prediction(probs[0], {f"hidden{i + 1}": h[0] for i, h in enumerate(hidden)})
         return self._predict_keras(x)
 
     def probabilities(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
@@ -185,6 +226,8 @@ class Predictor:
             chunk = images[i : i + batch_size]
             if self.weights is not None:
                 out.append(cnn_forward_batch(self.weights, chunk))
+            elif self.dense is not None:
+                out.append(self.dense.forward(chunk)[0])
             else:
                 out.append(np.asarray(self.model.predict_on_batch(chunk[..., None])))
         return np.concatenate(out) if out else np.zeros((0, 10), np.float32)
@@ -233,8 +276,8 @@ def limit_blas_threads() -> None:
 def load_predictor(path: str | Path) -> Predictor:
     """Load a model file (checked) and its metadata into a :class:`Predictor`.
 
-    The CNN is read without TensorFlow (:mod:`.cnn_file`); any other model
-    goes through Keras, which checks its shapes.
+    The CNN and networks of Dense layers are read without TensorFlow
+    (:mod:`.cnn_file`); any other model goes through Keras, which checks its shapes.
     """
     from .modelfile import check_model_file, load_keras_model, read_metadata
 
@@ -242,4 +285,7 @@ def load_predictor(path: str | Path) -> Predictor:
     layers = read_cnn_weights(p)
     if layers is not None:
         return Predictor(path=p, metadata=read_metadata(p), weights=CnnWeights(layers))
+    dense = read_dense_weights(p)
+    if dense is not None:
+        return Predictor(path=p, metadata=read_metadata(p), dense=DenseWeights(dense))
     return Predictor(load_keras_model(p), p, read_metadata(p))

@@ -19,9 +19,9 @@ class TrainRequest:
     output: Path
     mnist: str | None = None
     epochs: int = 12
-    batch_size: int = 128
+    batch_size: int | None = None  # None: the architecture's default (see DEFAULT_RATES)
     seed: int = 0
-    learning_rate: float = 1e-3
+    learning_rate: float | None = None  # None: the architecture's default
     validation_split: float = 0.1
     augment: str = "drawn"  # a name in augment.PRESETS, or "off"
     init_model: str | None = None
@@ -35,6 +35,31 @@ class TrainRequest:
     drawings_holdout: float = 0.2
     #: A model to compare the new one with, on the MNIST test set and the held-out drawings.
     compare_model: str | None = None
+    #: Which network: "cnn", "dense" or "numpy" (see ``architecture.ARCHITECTURES``).
+    architecture: str = "cnn"
+
+
+#: (learning rate, batch size) by architecture: Adam for the Keras networks, plain SGD for NumPy's.
+DEFAULT_RATES = {"cnn": (1e-3, 128), "dense": (1e-3, 128), "numpy": (0.5, 32)}
+
+
+def check_request(request: TrainRequest) -> None:
+    """Raise ValueError for combinations that cannot work, before any data is loaded."""
+    from .architecture import ARCHITECTURES
+
+    if request.architecture not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {request.architecture!r}: choose one of {', '.join(ARCHITECTURES)}")
+    if request.train_layers != "all" and request.architecture != "cnn":
+        raise ValueError("--train-layers dense keeps a CNN's convolution filters: it is for the CNN only")
+    if request.init_model and request.architecture == "numpy":
+        raise ValueError("the NumPy network always starts from scratch (no --init-model)")
+    if request.init_model:
+        from .architecture import architecture_of
+        from .modelfile import read_metadata
+
+        base = architecture_of(read_metadata(request.init_model))
+        if base != request.architecture:
+            raise ValueError(f"{Path(request.init_model).name} is a {base} model: fine-tune it with --architecture {base}")
 
 
 def _figures(evaluation: Any) -> dict[str, Any]:
@@ -77,15 +102,17 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
 
     Returns the metadata written. Nothing is written if training fails or is cancelled.
     """
-    import keras
     import numpy as np
 
+    from .architecture import ARCHITECTURES
     from .evaluation import evaluate_labels
     from .files import sha256_file
     from .mnist import as_inputs, load_mnist, one_hot
     from .modelfile import load_keras_model, metadata_path, read_metadata, save_model
-    from .training import train_model
+    from .training import TrainResult, train_model
 
+    check_request(request)
+    rate, batch = DEFAULT_RATES[request.architecture]
     data = load_mnist(request.mnist)
     x, y = data.x_train, data.y_train
     if request.limit:
@@ -114,17 +141,29 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
         progress({"event": "drawings", **drawings_info})
     config = TrainConfig(
         epochs=request.epochs,
-        batch_size=request.batch_size,
+        batch_size=request.batch_size or batch,
         seed=request.seed,
-        learning_rate=request.learning_rate,
-        augment=request.augment != "off",
+        learning_rate=request.learning_rate if request.learning_rate is not None else rate,
+        augment=request.augment != "off" and request.architecture != "numpy",
         augment_config=PRESETS.get(request.augment, PRESETS["drawn"]),
         style_variants=TrainConfig.style_variants if request.augment == "drawn" else 0.0,
         validation_split=request.validation_split,
         train_layers=request.train_layers,
     )
-    base = load_keras_model(request.init_model) if request.init_model else None
-    result = train_model(x, one_hot(y), config, model=base, progress=progress, should_stop=should_stop, sample_weight=weights)
+    if request.architecture == "numpy":  # no TensorFlow until the weights are saved
+        from .architecture import DENSE_UNITS
+        from .numpy_net import to_keras, train_numpy_net
+
+        config.augment, config.style_variants, config.ema_momentum = False, 0.0, 0.0
+        params, history, seconds = train_numpy_net(
+            x, one_hot(y), config, DENSE_UNITS, progress=progress, should_stop=should_stop, sample_weight=weights
+        )
+        result = TrainResult(model=to_keras(params), history=history, seconds=seconds)
+    else:
+        from .architecture import build_model
+
+        base = load_keras_model(request.init_model) if request.init_model else build_model(request.architecture)
+        result = train_model(x, one_hot(y), config, model=base, progress=progress, should_stop=should_stop, sample_weight=weights)
 
     def predicted(model: Any, images: np.ndarray) -> np.ndarray:
         # Keras on all cores: TensorFlow is loaded here anyway, and it is ~2× the NumPy path for 10,000 images
@@ -148,12 +187,14 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
 
             raise TrainingCancelled()
 
+    import keras
     import tensorflow as tf
 
     metadata = {
         "format": "digitscope-model-metadata",
         "version": 1,
-        "architecture": "mnist-cnn",
+        "architecture": ARCHITECTURES[request.architecture][0],
+        "parameters": int(result.model.count_params()),
         "test_accuracy": test.accuracy,
         "per_class_accuracy": test.per_class,
         "confusion": test.confusion.tolist(),
