@@ -51,6 +51,13 @@ from .training_process import TrainingRun
 
 FINE_TUNE_RATE = 3e-4
 SCRATCH_RATE = 1e-3
+#: The NumPy network's plain SGD step and batch (see ``model.train_run.DEFAULT_RATES``).
+NUMPY_RATE, NUMPY_BATCH = 0.5, 32
+NETWORKS = (
+    ("cnn", "CNN (the app's network)"),
+    ("dense", "Dense network (Keras)"),
+    ("numpy", "NumPy network (from scratch)"),
+)
 
 
 def mnist_state(path: str | None) -> tuple[Path | None, str]:
@@ -87,6 +94,8 @@ class RetrainDialog(QDialog):
         self.settings, self.store, self.current_model, self.models_dir = settings, store, current_model, models_dir
         self.run: TrainingRun | None = None
         self.candidate: Path | None = None
+        self.comparison: Any = None  # ModelComparisonDialog, made on first use
+        self.current_architecture = self._architecture_of(current_model)
         self.epochs_total = 1
         self.started = 0.0
         self.skipped_note = ""
@@ -98,15 +107,33 @@ class RetrainDialog(QDialog):
         layout.addWidget(self._progress_panel(), 1)
         self._refresh_data()
         self._set_state("idle")
+        self._network_changed()
         self._preset_axes()
         self.epochs.valueChanged.connect(lambda _: self._preset_axes() if not self.busy() else None)
         self.resize(1100, 640)
 
     # ------------------------------------------------------------------ layout
 
+    @staticmethod
+    def _architecture_of(path: Path | None) -> str | None:
+        if path is None:
+            return None
+        from ..model.architecture import architecture_of
+        from ..model.modelfile import read_metadata
+
+        return architecture_of(read_metadata(path))
+
     def _settings_panel(self) -> QWidget:
         box = QGroupBox("Data and settings")
         form = QFormLayout(box)
+        self.network = QComboBox()
+        from ..model.architecture import ARCHITECTURES
+
+        for key, text in NETWORKS:
+            self.network.addItem(text, key)
+            self.network.setItemData(self.network.count() - 1, ARCHITECTURES[key][1], Qt.ItemDataRole.ToolTipRole)
+        self.network.setToolTip("Which network to train: the CNN, or one of the simpler networks to compare it with")
+        form.addRow("Network", self.network)
         self.mnist_label = QLabel()
         self.mnist_label.setWordWrap(True)
         self.mnist_label.setMaximumWidth(320)
@@ -148,7 +175,7 @@ class RetrainDialog(QDialog):
         form.addRow("  train", self.layers)
         self.rate = QDoubleSpinBox()
         self.rate.setDecimals(5)
-        self.rate.setRange(1e-5, 1e-1)
+        self.rate.setRange(1e-5, 5.0)
         self.rate.setSingleStep(1e-4)
         self.rate.setValue(FINE_TUNE_RATE if self.fine_tune.isChecked() else SCRATCH_RATE)
         self.layers.setEnabled(self.fine_tune.isChecked())
@@ -171,7 +198,59 @@ class RetrainDialog(QDialog):
         buttons.addWidget(self.train_button)
         buttons.addWidget(self.cancel_button)
         form.addRow(buttons)
+        self.compare_button = QPushButton("Compare trained models…")
+        self.compare_button.setToolTip("Every model you kept, the bundled one and a new one side by side: accuracy, time, size, curves")
+        self.compare_button.clicked.connect(self.compare_models)
+        form.addRow(self.compare_button)
+        self.network.currentIndexChanged.connect(lambda _: self._network_changed())
         return box
+
+    def architecture(self) -> str:
+        """The chosen network: "cnn", "dense" or "numpy"."""
+        return self.network.currentData()
+
+    def set_architecture(self, key: str) -> None:
+        self.network.setCurrentIndex(max(0, self.network.findData(key)))
+
+    def _network_changed(self) -> None:
+        """Fit the other settings to the chosen network: what it can fine-tune, its optimiser's step."""
+        arch = self.architecture()
+        can_fine_tune = self.current_model is not None and arch != "numpy" and arch == self.current_architecture
+        self.fine_tune.setEnabled(can_fine_tune)
+        self.fine_tune.setToolTip("" if can_fine_tune else "Only a model of the same network can be fine-tuned; the NumPy network always starts afresh")
+        if not can_fine_tune:
+            self.scratch.setChecked(True)
+        elif self.current_model is not None and arch == "cnn":
+            self.fine_tune.setChecked(True)
+        numpy_net = arch == "numpy"
+        self.augment.setEnabled(not numpy_net)
+        self.augment.setToolTip("The NumPy network trains on MNIST as it is" if numpy_net else "Random shifts, tilts, stroke weights and slashed zeros / flagged ones")
+        self.batch.setValue(NUMPY_BATCH if numpy_net else 128)
+        self.rate.setDecimals(3 if numpy_net else 5)
+        self.rate.setSingleStep(0.05 if numpy_net else 1e-4)
+        self._start_changed(self.fine_tune.isChecked())
+        self.rate.setToolTip("The plain gradient-descent step" if numpy_net else "Adam's initial rate, cosine-decayed")
+
+    def comparison_models(self) -> list[tuple[Path, str]]:
+        """The models to compare: the bundled one, each kept model, and a new one not yet kept."""
+        from .model_comparison import models_to_compare
+
+        return models_to_compare(self.models_dir, self.current_model, self.candidate)
+
+    def _refresh_comparison(self) -> None:
+        if self.comparison is not None and self.comparison.isVisible():
+            self.comparison.refresh(self.comparison_models())
+
+    def compare_models(self) -> Any:
+        """Open (or refresh) the comparison of every trained model."""
+        from .model_comparison import ModelComparisonDialog
+
+        if self.comparison is None:
+            self.comparison = ModelComparisonDialog(self.store.root, self)
+        self.comparison.refresh(self.comparison_models())
+        self.comparison.show()
+        self.comparison.raise_()
+        return self.comparison
 
     def _progress_panel(self) -> QWidget:
         panel = QWidget()
@@ -254,8 +333,11 @@ class RetrainDialog(QDialog):
             plot.setXRange(*wanted["epochs"], padding=0.02)
 
     def _start_changed(self, fine_tune: bool) -> None:
-        self.rate.setValue(FINE_TUNE_RATE if fine_tune else SCRATCH_RATE)
-        self.layers.setEnabled(fine_tune)
+        if self.architecture() == "numpy":
+            self.rate.setValue(NUMPY_RATE)
+        else:
+            self.rate.setValue(FINE_TUNE_RATE if fine_tune else SCRATCH_RATE)
+        self.layers.setEnabled(fine_tune and self.architecture() == "cnn")
         if not self.busy():
             self._preset_axes()
 
@@ -301,13 +383,16 @@ class RetrainDialog(QDialog):
 
     def arguments(self, output: Path) -> list[str]:
         """The ``digitscope train`` arguments for the current settings."""
-        args = ["--output", str(output), "--epochs", str(self.epochs.value()), "--batch-size", str(self.batch.value())]
+        args = ["--architecture", self.architecture(), "--output", str(output), "--epochs", str(self.epochs.value())]
+        args += ["--batch-size", str(self.batch.value())]
         args += ["--validation-split", f"{self.validation.value():g}", "--learning-rate", f"{self.rate.value():g}"]
-        args += ["--augment", "drawn" if self.augment.isChecked() else "off"]
+        args += ["--augment", "drawn" if self.augment.isChecked() and self.augment.isEnabled() else "off"]
         if self.mnist_path is not None:
             args += ["--mnist", str(self.mnist_path)]
-        if self.fine_tune.isChecked() and self.current_model is not None:
-            args += ["--init-model", str(self.current_model), "--train-layers", self.layers.currentData()]
+        if self.fine_tune.isChecked() and self.fine_tune.isEnabled() and self.current_model is not None:
+            args += ["--init-model", str(self.current_model)]
+            if self.architecture() == "cnn":
+                args += ["--train-layers", self.layers.currentData()]
         if self.use_drawings.isChecked() and self.use_drawings.isEnabled():
             args += ["--drawings", str(self.store.root), "--drawings-weight", f"{self.drawings_weight.value():g}"]
         if self.current_model is not None:
@@ -327,7 +412,8 @@ class RetrainDialog(QDialog):
         except OSError as exc:
             QMessageBox.warning(self, "Cannot train", f"The models folder cannot be created: {exc}")
             return
-        self.output = candidates / f"retrained-{stamp}.keras"
+        prefix = {"cnn": "retrained"}.get(self.architecture(), self.architecture())
+        self.output = candidates / f"{prefix}-{stamp}.keras"
         self.settings.setValue("training/use_drawings", self.use_drawings.isChecked())
         self.settings.setValue("training/drawings_weight", self.drawings_weight.value())
         for key in self.history:
@@ -444,6 +530,7 @@ class RetrainDialog(QDialog):
             self.candidate = self.run.saved
             self.status.setText(f"Done in {_duration(time.monotonic() - self.started)}.{self.skipped_note} Keep the new model, or discard it?")
             self._set_state("review")
+            self._refresh_comparison()
             return
         self._drop_candidate(self.output)
         self.status.setText(message)
@@ -471,11 +558,15 @@ class RetrainDialog(QDialog):
         self._set_state("idle")
         self.status.setText(f"Kept as {target.name}; it is now the active model.")
         self.current_model = target
+        self.current_architecture = self._architecture_of(target)
+        self._network_changed()
+        self._refresh_comparison()
         self.kept.emit(target)
         return target
 
     def discard(self) -> None:
         self._drop_candidate()
+        self._refresh_comparison()
         self._set_state("idle")
         self.status.setText("Discarded. The current model stays in use.")
 
@@ -495,6 +586,7 @@ class RetrainDialog(QDialog):
         self.state = state
         running = state == "running"
         self.train_button.setEnabled(state == "idle")
+        self.network.setEnabled(not running)
         self.cancel_button.setEnabled(running)
         self.keep_button.setEnabled(state == "review")
         self.discard_button.setEnabled(state == "review")

@@ -141,10 +141,22 @@ def holdout_split(paths: list[Path], fraction: float) -> tuple[np.ndarray, np.nd
     return np.array(train, dtype=np.int64), np.array(held, dtype=np.int64)
 
 
+#: Share of my drawings held out from training, for comparing models (``digitscope train --drawings-holdout``).
+HOLDOUT = 0.2
+
+
+def held_out_inputs(root: str | Path, fraction: float = HOLDOUT) -> tuple[np.ndarray, np.ndarray]:
+    """The held-out share of my drawings as (N, 28, 28) inputs and (N,) labels: drawings no
+    retraining with this fraction ever trained on, so any model can be scored on them."""
+    x, y, clean = drawings_to_inputs(load_labelled(root))
+    _, held = holdout_split(clean.paths, fraction)
+    return x[held, :, :, 0], y[held]
+
+
 def _check_label(label: int) -> int:
     if isinstance(label, bool) or int(label) != label or not 0 <= int(label) <= 9:
         raise ValueError(f"a label is a digit 0–9, not {label!r}")
     return int(label)
 
 
-__all__ = ["DrawingStore", "LabelledDrawings", "drawings_to_inputs", "holdout_split", "load_labelled"]
+__all__ = ["HOLDOUT", "DrawingStore", "LabelledDrawings", "drawings_to_inputs", "held_out_inputs", "holdout_split", "load_labelled"]

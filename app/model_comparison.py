@@ -1,0 +1,198 @@
+"""Model → Compare trained models…: every model side by side, in one table and one plot.
+
+Rows: the bundled model, each model kept in the models folder, and a new
+model still waiting in Retrain to be kept or discarded. Columns come from
+:func:`model.comparison.summarise`; the accuracy on my drawings is measured
+on their held-out share, which no retraining trains on. The plot shows each
+model's training (solid) and validation (dashed) accuracy per epoch: where the
+two part, the network has started to learn its training set by heart.
+The figures are gathered in a background thread (a few models are loaded).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QDialog, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+
+COLOURS = ("#2f7de1", "#e5812f", "#2e9e57", "#c0392b", "#8e44ad", "#7f8c8d", "#d4a017", "#16a2b8")
+COLUMNS = ("Model", "Network", "MNIST test", "My drawings", "Training time", "Parameters", "Epochs", "Train − validation")
+
+
+def models_to_compare(models_dir: Path, current: Path | None = None, candidate: Path | None = None) -> list[tuple[Path, str]]:
+    """(path, label) of the bundled model, each model kept in ``models_dir`` (oldest first) and
+    a ``candidate`` not yet kept; the one in use is marked."""
+    from ..model.modelfile import bundled_model_path
+
+    models: list[tuple[Path, str]] = [(bundled_model_path(), "bundled CNN")]
+    try:
+        kept = sorted(models_dir.glob("*.keras"), key=lambda p: p.stat().st_mtime)
+    except OSError:
+        kept = []
+    models += [(p, p.stem) for p in kept]
+    if candidate is not None and candidate.exists():
+        models.append((candidate, "new (not kept yet)"))
+    in_use = current.resolve() if current is not None else None
+    return [(p, f"{label} · in use" if in_use is not None and p.resolve() == in_use else label) for p, label in models]
+
+
+class _Gather(QObject):
+    done = Signal(list, int)  # [(path, label, ModelSummary | str error)], held-out drawings
+
+    def __init__(self, models: list[tuple[Path, str]], drawings_root: Path | None) -> None:
+        super().__init__()
+        self.models, self.drawings_root = models, drawings_root
+
+    @Slot()
+    def run(self) -> None:
+        from ..model.comparison import summarise
+        from ..model.my_drawings import held_out_inputs
+
+        x = y = None
+        if self.drawings_root is not None:
+            try:
+                x, y = held_out_inputs(self.drawings_root)
+            except (OSError, ValueError):
+                x = y = None
+        rows: list[tuple[Path, str, Any]] = []
+        for path, label in self.models:
+            try:
+                rows.append((path, label, summarise(path, x, y)))
+            except Exception as exc:  # a damaged model is a row with its reason, not a failed dialog
+                rows.append((path, label, f"cannot be read: {exc}"))
+        self.done.emit(rows, 0 if y is None else int(len(y)))
+
+
+class ModelComparisonDialog(QDialog):
+    """The comparison table and plot; ``refresh(models)`` measures a new list of (path, label)."""
+
+    measured = Signal()
+
+    def __init__(self, drawings_root: Path | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Compare trained models")
+        self.drawings_root = drawings_root
+        self.rows: list[tuple[Path, str, Any]] = []
+        self._thread: QThread | None = None
+        self._job: _Gather | None = None
+        self.status = QLabel("Measuring…")
+        self.status.setWordWrap(True)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setVisible(False)
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setTitle("Accuracy per epoch: training (solid) and validation (dashed)", color="#333")
+        self.plot.setLabel("bottom", "epoch")
+        self.plot.setLabel("left", "accuracy")
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.plot.addLegend(offset=(-10, -10))
+        self.plot.setMinimumHeight(260)
+        note = QLabel(
+            "MNIST test: 10,000 images, from each model's training record. My drawings: the held-out share of "
+            "your labelled drawings (no retraining trains on them). Where the validation curve stays below the "
+            "training curve, the network is learning its training images by heart (overfitting)."
+        )
+        note.setWordWrap(True)
+        note.setStyleSheet("color: #56606d;")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.status)
+        layout.addWidget(self.table, 2)
+        layout.addWidget(self.plot, 3)
+        layout.addWidget(note)
+        self.resize(980, 680)
+
+    def refresh(self, models: list[tuple[Path, str]]) -> None:
+        """Measure ``models`` ((path, label) pairs) in the background, then show them."""
+        if self._thread is not None and self._thread.isRunning():
+            self._thread.quit()
+            self._thread.wait()
+        self.status.setText(f"Measuring {len(models)} models…")
+        self._thread = QThread()
+        self._thread.setObjectName("model-comparison")
+        self._job = _Gather(models, self.drawings_root)
+        self._job.moveToThread(self._thread)
+        self._thread.started.connect(self._job.run)
+        self._job.done.connect(self._show)
+        self._job.done.connect(self._thread.quit)
+        self._thread.start()
+
+    def busy(self) -> bool:
+        return self._thread is not None and self._thread.isRunning()
+
+    def _show(self, rows: list[tuple[Path, str, Any]], drawings: int) -> None:
+        self.rows = rows
+        self.table.setRowCount(len(rows))
+        self.plot.clear()
+        self.plot.addLegend(offset=(-10, -10))
+        low = 1.0
+        longest = 1
+        for r, (path, label, s) in enumerate(rows):
+            colour = COLOURS[r % len(COLOURS)]
+            name = QTableWidgetItem(f"{label}" if label else path.name)
+            name.setToolTip(str(path))
+            name.setForeground(QColor(colour))
+            self.table.setItem(r, 0, name)
+            if isinstance(s, str):
+                error = QTableWidgetItem(s)
+                error.setForeground(QColor("#b3261e"))
+                self.table.setItem(r, 1, error)
+                self.table.setSpan(r, 1, 1, len(COLUMNS) - 1)
+                continue
+            cells = (
+                s.label,
+                _percent(s.mnist_accuracy),
+                _percent(s.drawings_accuracy) if s.drawings_count else "—",
+                _duration(s.training_seconds),
+                f"{s.parameters:,}",
+                "—" if s.epochs is None else str(s.epochs),
+                "—" if s.overfit_gap is None else f"{100 * s.overfit_gap:+.2f} points",
+            )
+            for c, text in enumerate(cells, start=1):
+                item = QTableWidgetItem(text)
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter if c > 1 else Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(r, c, item)
+            self.table.item(r, 1).setToolTip(s.description)
+            if not s.drawings_count:
+                self.table.item(r, 3).setToolTip("Label some drawings (draw, then press its digit) to measure this")
+            for values, style, suffix in ((s.train_curve, Qt.PenStyle.SolidLine, "train"), (s.val_curve, Qt.PenStyle.DashLine, "validation")):
+                points = [(i + 1, v) for i, v in enumerate(values) if v is not None]
+                if not points:
+                    continue
+                xs, ys = (np.array(a, float) for a in zip(*points))
+                low, longest = min(low, float(ys.min())), max(longest, int(xs.max()))
+                self.plot.plot(xs, ys, pen=pg.mkPen(colour, width=2, style=style), symbol="o" if style == Qt.PenStyle.SolidLine else "s",
+                               symbolSize=5, symbolBrush=colour, symbolPen=None, name=f"{label or path.name}: {suffix}")
+        self.plot.setXRange(0.5, longest + 0.5, padding=0)
+        self.plot.setYRange(max(0.0, np.floor(low * 50) / 50), 1.0, padding=0.02)
+        held = f"{drawings} held-out drawings" if drawings else "no labelled drawings yet"
+        self.status.setText(f"{len(rows)} models; my drawings: {held}. Hover a network's name for its layers.")
+        self.measured.emit()
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802
+        if self._thread is not None:
+            self._thread.quit()
+            self._thread.wait()
+        super().closeEvent(event)
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.2f} %"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes = seconds / 60
+    return f"{minutes:.1f} min" if minutes < 60 else f"{minutes / 60:.1f} h"
