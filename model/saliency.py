@@ -40,14 +40,17 @@ def gradient_x_input(
 ) -> tuple[np.ndarray, int]:
     """(28, 28) gradient × input of ``digit``'s logit (the predicted digit by default), and that digit.
 
-    ``activations`` (``conv1``, ``conv2`` after ReLU, as a prediction carries them) spare
-    the two convolutions of the forward pass."""
+    ``activations`` (as a NumPy prediction carries them: ``conv1``, ``conv2``, ``pool``,
+    ``dense``, after ReLU) spare the forward pass."""
     x = np.asarray(x).reshape(28, 28, 1)
     dtype = np.result_type(x.dtype, np.float32)
-    if activations is not None and dtype == np.float32:
+    if activations is not None and dtype == np.float32 and {"conv1", "conv2", "pool", "dense"} <= activations.keys():
         a1 = np.asarray(activations["conv1"], dtype).reshape(26, 26, 32)
         a2 = np.asarray(activations["conv2"], dtype).reshape(24, 24, 64)
-        z1, z2 = a1.reshape(676, 32), a2.reshape(576, 64)  # only their signs are used: z > 0 ⇔ relu(z) > 0
+        pooled = np.asarray(activations["pool"], dtype).reshape(12, 12, 64)
+        h = np.asarray(activations["dense"], dtype).reshape(128)
+        # only the signs of the pre-activations are used: z > 0 ⇔ relu(z) > 0
+        z1, z2, zh = a1.reshape(676, 32), a2.reshape(576, 64), h
     else:
         col1 = _im2col(x, np.empty((26, 26, 9), dtype))
         z1 = col1.reshape(676, 9) @ w.w1 + w.b1
@@ -55,9 +58,9 @@ def gradient_x_input(
         col2 = _im2col(a1, np.empty((24, 24, 288), dtype))
         z2 = col2.reshape(576, 288) @ w.w2 + w.b2
         a2 = np.maximum(z2, 0).reshape(24, 24, 64)
-    pooled = _pool(a2)
-    zh = pooled.reshape(-1) @ w.w3 + w.b3
-    h = np.maximum(zh, 0)
+        pooled = _pool(a2)
+        zh = pooled.reshape(-1) @ w.w3 + w.b3
+        h = np.maximum(zh, 0)
     logits = h @ w.w4 + w.b4
     k = int(np.argmax(logits)) if digit is None else int(digit)
 
@@ -69,7 +72,12 @@ def gradient_x_input(
     ties = winners.reshape(12, 2, 12, 2, 64).sum(axis=(1, 3))
     share = np.repeat(np.repeat(dpooled / np.maximum(ties, 1), 2, axis=0), 2, axis=1)
     dz2 = (share * winners).reshape(576, 64) * (z2 > 0)
-    da1 = _col2im((dz2 @ w.w2.T).reshape(24, 24, 288), np.zeros((26, 26, 32), dtype))
+    # positions with no gradient (no ink near them, or no window's maximum) are skipped:
+    # on a drawn digit that is about half of the largest product of the backward pass
+    rows = np.flatnonzero(dz2.any(axis=1))
+    cols2 = np.zeros((576, 288), dtype)
+    cols2[rows] = dz2[rows] @ w.w2.T
+    da1 = _col2im(cols2.reshape(24, 24, 288), np.zeros((26, 26, 32), dtype))
     dz1 = da1.reshape(676, 32) * (z1 > 0)
     dx = _col2im((dz1 @ w.w1.T).reshape(26, 26, 9), np.zeros((28, 28, 1), dtype))
     return (dx * x)[:, :, 0].astype(np.float32), k
