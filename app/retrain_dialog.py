@@ -51,8 +51,8 @@ from .training_process import TrainingRun
 
 FINE_TUNE_RATE = 3e-4
 SCRATCH_RATE = 1e-3
-#: The NumPy network's plain SGD step and batch (see ``model.train_run.DEFAULT_RATES``).
-NUMPY_RATE, NUMPY_BATCH = 0.5, 32
+#: The NumPy network's plain SGD step, and the small networks' batch (see ``model.train_run.DEFAULT_RATES``).
+NUMPY_RATE, SMALL_BATCH = 0.5, 32
 NETWORKS = (
     ("cnn", "CNN (the app's network)"),
     ("dense", "Dense network (Keras)"),
@@ -225,7 +225,7 @@ class RetrainDialog(QDialog):
         numpy_net = arch == "numpy"
         self.augment.setEnabled(not numpy_net)
         self.augment.setToolTip("The NumPy network trains on MNIST as it is" if numpy_net else "Random shifts, tilts, stroke weights and slashed zeros / flagged ones")
-        self.batch.setValue(NUMPY_BATCH if numpy_net else 128)
+        self.batch.setValue(128 if arch == "cnn" else SMALL_BATCH)
         self.rate.setDecimals(3 if numpy_net else 5)
         self.rate.setSingleStep(0.05 if numpy_net else 1e-4)
         self._start_changed(self.fine_tune.isChecked())

@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         "numpy: a 784→64 sigmoid→10 network trained by plain backpropagation in NumPy (no augmentation)",
     )
     t.add_argument("--epochs", type=_positive_int, default=12, help="default: %(default)s")
-    t.add_argument("--batch-size", type=_positive_int, help="default: 128 (numpy: 32)")
+    t.add_argument("--batch-size", type=_positive_int, help="default: 128 (dense and numpy: 32)")
     t.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     t.add_argument(
         "--learning-rate", type=float,

@@ -25,7 +25,9 @@ def test_choosing_a_network_fits_the_settings_to_it(window):  # noqa: F811
     assert args[args.index("--augment") + 1] == "off"
     dialog.set_architecture("dense")
     assert not dialog.fine_tune.isEnabled(), "a Dense network cannot start from the CNN"
-    assert dialog.rate.value() == pytest.approx(1e-3) and dialog.batch.value() == 128
+    assert dialog.rate.value() == pytest.approx(1e-3) and dialog.batch.value() == 32
+    dialog.set_architecture("cnn")
+    assert dialog.batch.value() == 128
     dialog.set_architecture("cnn")
     assert dialog.fine_tune.isEnabled() and dialog.fine_tune.isChecked()
     args = dialog.arguments(Path("out.keras"))
