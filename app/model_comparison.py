@@ -95,7 +95,7 @@ class ModelComparisonDialog(QDialog):
         self.plot.setLabel("bottom", "epoch")
         self.plot.setLabel("left", "accuracy")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.plot.addLegend(offset=(-10, -10))
+        self.plot.addLegend(offset=(-10, -10), labelTextColor="#333", brush=pg.mkBrush(255, 255, 255, 220))
         self.plot.setMinimumHeight(260)
         note = QLabel(
             "MNIST test: 10,000 images, from each model's training record. My drawings: the held-out share of "
@@ -106,8 +106,8 @@ class ModelComparisonDialog(QDialog):
         note.setStyleSheet("color: #56606d;")
         layout = QVBoxLayout(self)
         layout.addWidget(self.status)
-        layout.addWidget(self.table, 2)
-        layout.addWidget(self.plot, 3)
+        layout.addWidget(self.table)
+        layout.addWidget(self.plot, 1)
         layout.addWidget(note)
         self.resize(980, 680)
 
@@ -133,7 +133,6 @@ class ModelComparisonDialog(QDialog):
         self.rows = rows
         self.table.setRowCount(len(rows))
         self.plot.clear()
-        self.plot.addLegend(offset=(-10, -10))
         low = 1.0
         longest = 1
         for r, (path, label, s) in enumerate(rows):
@@ -154,7 +153,7 @@ class ModelComparisonDialog(QDialog):
                 _percent(s.drawings_accuracy) if s.drawings_count else "—",
                 _duration(s.training_seconds),
                 f"{s.parameters:,}",
-                "—" if s.epochs is None else str(s.epochs),
+                "—" if s.epochs is None else f"{s.epochs_before} + {s.epochs}" if s.epochs_before else str(s.epochs),
                 "—" if s.overfit_gap is None else f"{100 * s.overfit_gap:+.2f} points",
             )
             for c, text in enumerate(cells, start=1):
@@ -162,16 +161,21 @@ class ModelComparisonDialog(QDialog):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter if c > 1 else Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, item)
             self.table.item(r, 1).setToolTip(s.description)
+            if s.epochs_before:
+                self.table.item(r, 6).setToolTip(f"{s.epochs} epochs fine-tuning a model trained for {s.epochs_before} epochs")
             if not s.drawings_count:
                 self.table.item(r, 3).setToolTip("Label some drawings (draw, then press its digit) to measure this")
-            for values, style, suffix in ((s.train_curve, Qt.PenStyle.SolidLine, "train"), (s.val_curve, Qt.PenStyle.DashLine, "validation")):
+            for values, style in ((s.train_curve, Qt.PenStyle.SolidLine), (s.val_curve, Qt.PenStyle.DashLine)):
                 points = [(i + 1, v) for i, v in enumerate(values) if v is not None]
                 if not points:
                     continue
                 xs, ys = (np.array(a, float) for a in zip(*points))
                 low, longest = min(low, float(ys.min())), max(longest, int(xs.max()))
-                self.plot.plot(xs, ys, pen=pg.mkPen(colour, width=2, style=style), symbol="o" if style == Qt.PenStyle.SolidLine else "s",
-                               symbolSize=5, symbolBrush=colour, symbolPen=None, name=f"{label or path.name}: {suffix}")
+                solid = style == Qt.PenStyle.SolidLine
+                self.plot.plot(xs, ys, pen=pg.mkPen(colour, width=2, style=style), symbol="o" if solid else "s",
+                               symbolSize=5, symbolBrush=colour, symbolPen=None, name=(label or path.name) if solid else None)
+        rows_height = sum(self.table.rowHeight(r) for r in range(len(rows)))
+        self.table.setFixedHeight(self.table.horizontalHeader().height() + rows_height + 2 * self.table.frameWidth() + 6)
         self.plot.setXRange(0.5, longest + 0.5, padding=0)
         self.plot.setYRange(max(0.0, np.floor(low * 50) / 50), 1.0, padding=0.02)
         held = f"{drawings} held-out drawings" if drawings else "no labelled drawings yet"

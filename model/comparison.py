@@ -34,6 +34,8 @@ class ModelSummary:
     #: Seconds of training, including the models it was fine-tuned from (as far as their metadata tells).
     training_seconds: float | None
     epochs: int | None
+    #: Epochs of the runs it was fine-tuned from (0 for a model trained from scratch).
+    epochs_before: int = 0
     #: Per epoch: training and validation accuracy (None where not measured).
     train_curve: list[float | None] = field(default_factory=list)
     val_curve: list[float | None] = field(default_factory=list)
@@ -52,6 +54,14 @@ class ModelSummary:
         if not self.train_curve or self.train_curve[-1] is None or not self.val_curve or self.val_curve[-1] is None:
             return None
         return float(self.train_curve[-1]) - float(self.val_curve[-1])
+
+
+def _base_epochs(metadata: dict[str, Any]) -> int:
+    total, base = 0, metadata.get("base_model")
+    while isinstance(base, dict):
+        total += int(base.get("epochs") or 0)
+        base = base.get("base_model")
+    return total
 
 
 def _chain_seconds(metadata: dict[str, Any]) -> float | None:
@@ -91,6 +101,7 @@ def summarise(path: str | Path, drawings: np.ndarray | None = None, labels: np.n
         drawings_count=count,
         training_seconds=_chain_seconds(meta),
         epochs=int(epochs) if isinstance(epochs, int) else None,
+        epochs_before=_base_epochs(meta),
         train_curve=[_num(e.get("accuracy")) for e in history],
         val_curve=[_num(e.get("val_accuracy")) for e in history],
     )

@@ -81,9 +81,10 @@ def test_train_the_numpy_network_keep_it_and_compare(qtbot, window, tiny_mnist, 
     bundled = read_metadata(bundled_model_path())
     minutes = (bundled["training_seconds"] + bundled["base_model"]["training_seconds"]) / 60
     assert table.table.item(0, 4).text() == f"{minutes:.1f} min"
+    assert table.table.item(0, 6).text() == f"{bundled['base_model']['epochs']} + {bundled['epochs']}"
     # one plot: the new model's training and validation curves, the bundled model's training curve
     names = [item.name() for item in table.plot.getPlotItem().listDataItems()]
-    assert names == ["bundled CNN: train", f"{kept.stem} · in use: train", f"{kept.stem} · in use: validation"]
+    assert names == ["bundled CNN", f"{kept.stem} · in use", None], "one legend entry per model"
     val = table.plot.getPlotItem().listDataItems()[2].getData()[1]
     np.testing.assert_allclose(val, [e["val_accuracy"] for e in meta["history"]])
     # the main window still reads drawings with it (no feature maps: it has no convolutions)
