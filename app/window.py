@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .my_drawings_dialog import MyDrawingsDialog
     from .retrain_dialog import RetrainDialog
     from .views.map_detail import MapDetailDialog
+    from .views.pipeline import PipelineView
 
 DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
         self.latest_seq = 0
         self.latest: Reading | None = None
         self.details: list[MapDetailDialog] = []
+        self.pipeline_view: PipelineView | None = None
 
         from ..model.inference import limit_blas_threads
 
@@ -221,6 +223,8 @@ class MainWindow(QMainWindow):
         self.saliency_action = self._action(view, "Show &saliency on the canvas", self.set_saliency, "Ctrl+L")
         self.saliency_action.setCheckable(True)
         self.saliency_action.setStatusTip("Which ink drove the answer: orange for it, blue against it")
+        self.pipeline_action = self._action(view, "How it reads your &digit…", self.show_pipeline, "Ctrl+D")
+        self.pipeline_action.setStatusTip("The drawing's whole path through the network, each step taken apart, live")
 
         model = bar.addMenu("&Model")
         self._action(model, "&Load model…", self.load_model_dialog)
@@ -377,6 +381,8 @@ class MainWindow(QMainWindow):
                 view.show_activations(pred.activations.get(name), prepared.get(name))
         self._show_saliency(reading)
         self._update_details()
+        if self.pipeline_view is not None and self.pipeline_view.isVisible():  # hidden: no cost
+            self.pipeline_view.show_reading(reading, self.predictor)
         self.readingShown.emit(reading)
 
     def _hover_text(self, text: str) -> None:
@@ -398,6 +404,17 @@ class MainWindow(QMainWindow):
         self._update_details()
         dialog.show()
         return dialog
+
+    def show_pipeline(self) -> PipelineView:
+        """View → How it reads your digit: the drawing's path through the network, live."""
+        from .views.pipeline import PipelineView
+
+        if self.pipeline_view is None:
+            self.pipeline_view = PipelineView(self)
+        self.pipeline_view.show()
+        self.pipeline_view.raise_()
+        self.pipeline_view.show_reading(self.latest, self.predictor)
+        return self.pipeline_view
 
     def _update_details(self) -> None:
         pred = self.latest.prediction if self.latest is not None else None
@@ -615,6 +632,8 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         for dialog in list(self.details):
             dialog.close()
+        if self.pipeline_view is not None:
+            self.pipeline_view.close()
         self.worker.stop()
         self.loader.wait(2000)
         if self.compare_loader is not None:

@@ -1,0 +1,271 @@
+"""View → How it reads your digit: the six stages, live, and step-throughs whose sums are the network's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from digitscope.app.views.pipeline_strip import KEYS
+from digitscope.model.inference import Prediction
+from helpers import loop, seven
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
+
+
+def read(qtbot, w, drawing) -> None:
+    """Put ``drawing`` on the canvas and wait until the window shows its reading."""
+    w.canvas.set_drawing(drawing)
+    qtbot.waitUntil(lambda: w.latest is not None and w.latest.seq == w.latest_seq and w.latest.prediction is not None, timeout=10000)
+
+
+def settle(qtbot, w) -> None:
+    qtbot.waitUntil(lambda: w.latest is not None and w.latest.seq == w.latest_seq, timeout=10000)
+
+
+def click(widget, pos: QPointF) -> None:
+    QTest.mouseClick(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos.toPoint())
+
+
+def hover(widget, pos: QPointF) -> None:
+    """The pointer moves over ``widget`` with no button down (QTest.mouseMove only moves the
+    cursor then, which the offscreen platform ignores)."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    event = QMouseEvent(QEvent.Type.MouseMove, pos, widget.mapToGlobal(pos), Qt.MouseButton.NoButton,
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, event)
+
+
+# --- independent arithmetic: plain loops over the reading's own tensor and the model's weights
+
+
+def conv1_at(x: np.ndarray, weights, channel: int, r: int, c: int) -> float:
+    k = weights.kernel1[:, :, 0, channel].astype(np.float64)
+    total = sum(float(x[r + i, c + j]) * k[i, j] for i in range(3) for j in range(3))
+    return max(0.0, total + float(weights.b1[channel]))
+
+
+def conv1_maps(x: np.ndarray, weights) -> np.ndarray:
+    out = np.zeros((26, 26, 32))
+    for i in range(3):
+        for j in range(3):
+            out += x[i : i + 26, j : j + 26, None].astype(np.float64) * weights.kernel1[i, j, 0].astype(np.float64)
+    return np.maximum(out + weights.b1, 0.0)
+
+
+def conv2_at(a1: np.ndarray, weights, channel: int, r: int, c: int) -> float:
+    k = np.asarray(weights.w2, np.float64).reshape(3, 3, 32, 64)[:, :, :, channel]  # Keras order: (kh, kw, cin)
+    total = sum(float(a1[r + i, c + j, m]) * k[i, j, m] for i in range(3) for j in range(3) for m in range(32))
+    return max(0.0, total + float(weights.b2[channel]))
+
+
+@pytest.fixture
+def view(qtbot, window):
+    read(qtbot, window, seven())
+    window.pipeline_action.trigger()
+    v = window.pipeline_view
+    qtbot.waitUntil(lambda: v.isVisible() and v.reading is window.latest, timeout=5000)
+    return v
+
+
+def test_the_menu_opens_all_six_stages_of_the_drawing(qtbot, window, view):
+    assert window.pipeline_action.shortcut().toString() == "Ctrl+D"
+    assert view.windowTitle() == "How it reads your digit"
+    strip = view.strip
+    pred = window.latest.prediction
+    sizes = {"input": (28, 28), "conv1": (215, 107), "conv2": (199, 199), "pool": (103, 103), "dense": (8, 16)}
+    for key, size in sizes.items():
+        image = strip.images[key]
+        assert image is not None and (image.width(), image.height()) == size, key
+    assert not any(strip.notes.values())
+    np.testing.assert_allclose(strip.probabilities, pred.probabilities, atol=1e-6)
+    assert int(np.argmax(strip.probabilities)) == pred.digit == 7
+    # the pooled maps and the dense units are really drawn (not left black)
+    grabbed = strip.grab().toImage()
+    for key in ("pool", "dense"):
+        box = strip.boxes[key]
+        colours = {grabbed.pixel(int(box.x() + box.width() * fx), int(box.y() + box.height() * fy))
+                   for fx in np.linspace(0.05, 0.95, 12) for fy in np.linspace(0.05, 0.95, 12)}
+        assert len(colours) > 3, key
+
+
+def test_the_view_follows_the_drawing(qtbot, window, view):
+    first = window.latest.prediction.probabilities
+    window.canvas.undo_stack.undo()  # an empty canvas
+    qtbot.waitUntil(lambda: view.reading is not None and view.reading.tensor is None, timeout=10000)
+    assert view.strip.images["input"] is None and view.strip.probabilities is None
+    assert view.strip.notes["input"] == "Draw a digit"
+    assert view.panels["conv1"].step is None and "Draw a digit" in view.panels["conv1"].sums.message
+    window.canvas.undo_stack.redo()
+    qtbot.waitUntil(lambda: view.strip.probabilities is not None, timeout=10000)
+    np.testing.assert_allclose(view.strip.probabilities, first, atol=1e-6)
+    read(qtbot, window, loop())
+    qtbot.waitUntil(lambda: view.reading is window.latest, timeout=5000)
+    assert int(np.argmax(view.strip.probabilities)) == 0
+    x = window.latest.tensor
+    step = view.panels["conv1"].step
+    assert step.value == pytest.approx(conv1_at(x, window.predictor.weights, step.channel, step.row, step.col), abs=1e-5)
+
+
+def test_clicking_a_stage_shows_its_detail_and_a_map_picks_it(qtbot, window, view):
+    strip = view.strip
+    for key in KEYS:
+        panel = strip.panel(key)
+        click(strip, QPointF(panel.center().x(), panel.top() + 8))  # on the title
+        assert view.selected == key and strip.selected == key
+        assert view.stack.currentWidget() is view.containers[key]
+    click(strip, strip.tile_rect("conv2", 19).center())
+    assert view.selected == "conv2" and strip.channels["conv2"] == 19
+    assert view.panels["conv2"].channel == 19 and view.panels["conv2"].spin.value() == 19
+    assert view.panels["conv2"].step.channel == 19
+    click(strip, strip.tile_rect("pool", 42).center())
+    assert view.selected == "pool" and view.panels["pool"].step.channel == 42
+    click(strip, strip.tile_rect("conv1", 3).center())
+    assert view.selected == "conv1" and view.panels["conv1"].step.channel == 3
+    # the spin box picks a map too, and the strip marks it
+    view.panels["conv1"].spin.setValue(30)
+    assert view.panels["conv1"].step.channel == 30 and strip.channels["conv1"] == 30
+
+
+POSITIONS = [(0, 0), (7, 11), (13, 4), (20, 20), (23, 2)]
+
+
+def test_conv1_step_through_adds_up_to_the_activation(qtbot, window, view):
+    view.select("conv1", 12)
+    panel, reading, weights = view.panels["conv1"], window.latest, window.predictor.weights
+    acts = reading.prediction.activations["conv1"]
+    for r, c in POSITIONS + [(25, 25)]:
+        panel.set_position(r, c)
+        s = panel.step
+        assert (s.channel, s.row, s.col) == (12, r, c)
+        np.testing.assert_array_equal(s.patch, reading.tensor[r : r + 3, c : c + 3])
+        np.testing.assert_array_equal(s.kernel, weights.kernel1[:, :, 0, 12])
+        assert s.products.sum() + s.bias == pytest.approx(s.z)
+        expected = conv1_at(reading.tensor, weights, 12, r, c)
+        assert s.value == pytest.approx(expected, abs=1e-5)
+        assert s.value == pytest.approx(float(acts[r, c, 12]), abs=1e-5)
+        assert panel.sums.check(s.value, "")[0].startswith("✓")
+
+
+def test_conv2_step_through_adds_up_to_the_activation(qtbot, window, view):
+    view.select("conv2", 5)
+    panel, reading, weights = view.panels["conv2"], window.latest, window.predictor.weights
+    a1 = conv1_maps(reading.tensor, weights)  # conv1 from the tensor, not from the network
+    acts = reading.prediction.activations
+    for r, c in POSITIONS:
+        for channel in (5, 40):
+            panel.set_channel(channel)
+            panel.set_position(r, c)
+            s = panel.step
+            expected = conv2_at(a1, weights, channel, r, c)
+            assert s.value == pytest.approx(expected, abs=1e-4)
+            assert s.value == pytest.approx(float(acts["conv2"][r, c, channel]), abs=1e-5)
+            assert len(s.contributions) == 32 and s.total + s.bias == pytest.approx(s.z)
+            np.testing.assert_allclose(s.patch, a1[r : r + 3, c : c + 3, s.source], atol=1e-5)
+    # choosing which conv1 map to show changes the window's source, not the sum
+    before = panel.step.value
+    panel.combo.setCurrentIndex(1 + 7)
+    assert panel.step.source == 7 and panel.step.value == before
+    assert panel.source_caption.text() == "conv1 map 7 (of 32)"
+
+
+def test_pool_step_through_takes_the_largest_of_four(qtbot, window, view):
+    view.select("pool", 9)
+    panel, reading, weights = view.panels["pool"], window.latest, window.predictor.weights
+    acts = reading.prediction.activations
+    a1 = conv1_maps(reading.tensor, weights)
+    for r, c in [(0, 0), (3, 8), (6, 5), (11, 11)]:
+        panel.set_position(r, c)
+        s = panel.step
+        conv2 = [conv2_at(a1, weights, 9, 2 * r + i, 2 * c + j) for i in range(2) for j in range(2)]
+        assert s.value == pytest.approx(max(conv2), abs=1e-4)
+        assert s.value == float(acts["pool"][r, c, 9])
+        i, j = s.argmax
+        assert s.window[i, j] == s.value
+
+
+def test_the_window_follows_the_cursor_and_the_buttons_slide_it(qtbot, window, view):
+    view.select("conv1", 0)
+    panel = view.panels["conv1"]
+    # the pointer over input pixel (row 9, column 5): the window centres on it
+    hover(panel.source, panel.source.widget_pos(QPointF(5.5, 9.5)))
+    assert (panel.row, panel.col) == (8, 4) and panel.step.patch[1, 1] == window.latest.tensor[9, 5]
+    hover(panel.output, panel.output.widget_pos(QPointF(20.5, 3.5)))
+    assert (panel.row, panel.col) == (3, 20)
+    panel.forward.click()
+    assert (panel.row, panel.col) == (3, 21)
+    panel.back.click()
+    panel.back.click()
+    assert (panel.row, panel.col) == (3, 19)
+    panel.set_position(0, 25)
+    panel.forward.click()
+    assert (panel.row, panel.col) == (1, 0), "at the end of a row the window moves to the next"
+    panel.play.click()
+    assert panel.timer.isActive() and panel.play.text() == "❚❚ Pause"
+    qtbot.waitUntil(lambda: (panel.row, panel.col) > (1, 2), timeout=3000)
+    panel.play.click()
+    assert not panel.timer.isActive()
+    panel.play.click()
+    view.close()
+    assert not panel.timer.isActive(), "closing the view stops the animation"
+
+
+def test_a_hidden_view_is_left_alone_and_catches_up_when_shown(qtbot, window, view):
+    view.close()
+    count = view.updates
+    read(qtbot, window, loop())
+    read(qtbot, window, seven(scale=0.8))
+    assert view.updates == count and view.reading is not window.latest
+    window.pipeline_action.trigger()
+    assert view.isVisible() and view.reading is window.latest
+    assert view.updates == count + 1
+
+
+class OtherModel:
+    """A model that is not the CNN: probabilities and what activations it chooses to report."""
+
+    def __init__(self, path: Path, activations: tuple[str, ...]) -> None:
+        self.path, self.name, self.metadata, self.weights = path, path.name, {}, None
+        self.activations = activations
+
+    def predict(self, x: np.ndarray) -> Prediction:
+        rng = np.random.default_rng(0)
+        acts = {"conv1": rng.random((26, 26, 32), dtype=np.float32), "conv2": rng.random((24, 24, 64), dtype=np.float32)}
+        probs = np.full(10, 0.05, np.float32)
+        probs[3] = 0.55
+        return Prediction(probs, {k: v for k, v in acts.items() if k in self.activations})
+
+
+@pytest.mark.parametrize("reported", [("conv1", "conv2"), ()])
+def test_another_kind_of_model_gets_a_clear_message(qtbot, window, view, tmp_path, reported):
+    window._model_loaded(OtherModel(tmp_path / "other.keras", reported))
+    qtbot.waitUntil(lambda: view.reading is window.latest and view.reading.prediction is not None
+                    and int(np.argmax(view.reading.prediction.probabilities)) == 3, timeout=10000)
+    strip = view.strip
+    for key in ("pool", "dense"):
+        assert strip.images[key] is None and strip.notes[key] == "not available for this model"
+    for key in ("conv1", "conv2"):
+        assert (strip.images[key] is not None) == (key in reported)
+    assert strip.images["input"] is not None and int(np.argmax(strip.probabilities)) == 3
+    assert "other.keras" in view.status.text()
+    for stage in ("conv1", "conv2", "pool", "dense", "softmax"):
+        view.select(stage)
+        panel = view.panels[stage]
+        message = panel.sums.message if hasattr(panel, "sums") else panel.message
+        assert "other.keras is not the digitscope CNN" in message, stage
+        assert getattr(panel, "step", None) is None and getattr(panel, "data", None) is None
+    view.select("input")
+    assert view.panels["input"].tensor is not None
+    view.repaint()  # painting the messages must not fail either
+
+
+def test_an_empty_canvas_and_closing_the_window(qtbot, window):
+    view = window.show_pipeline()
+    assert view.strip.images["input"] is None
+    view.select("dense")
+    assert "Draw a digit" in view.panels["dense"].message
+    window.close()
+    assert not view.isVisible()
