@@ -235,11 +235,11 @@ class MainWindow(QMainWindow):
         model.addSeparator()
         self._action(model, "&My drawings…", self.show_my_drawings)
         self._action(model, "Re&train…", self.show_retrain, "Ctrl+T")
+        self._action(model, "Compare &trained models…", self.show_model_comparison)
 
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About Digitscope", self.show_about)
 
-        self._action(model, "Compare &trained models…", self.show_model_comparison)
     def _action(self, menu: Any, text: str, slot: Any, shortcut: Any = None) -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
@@ -567,6 +567,22 @@ class MainWindow(QMainWindow):
         self.drawings_dialog.raise_()
         return self.drawings_dialog
 
+    def show_model_comparison(self) -> Any:
+        """Every trained model side by side: the bundled one and each kept (Retrain's own
+        comparison, with its new model, while Retrain is open)."""
+        if self.retrain_dialog is not None and self.retrain_dialog.isVisible():
+            return self.retrain_dialog.compare_models()
+        from .model_comparison import ModelComparisonDialog, models_to_compare
+
+        dialog = getattr(self, "comparison_dialog", None)
+        if dialog is None:
+            dialog = self.comparison_dialog = ModelComparisonDialog(self.store.root, self)
+        current = Path(self.predictor.path) if self.predictor is not None and self.predictor.path else None
+        dialog.refresh(models_to_compare(self.models_dir, current))
+        dialog.show()
+        dialog.raise_()
+        return dialog
+
     def show_retrain(self) -> RetrainDialog:
         from .retrain_dialog import RetrainDialog
 
@@ -584,22 +600,6 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         from .about import about_text
-    def show_model_comparison(self) -> Any:
-        """Every trained model side by side: the bundled one and each kept (Retrain's own
-        comparison, with its new model, while Retrain is open)."""
-        if self.retrain_dialog is not None and self.retrain_dialog.isVisible():
-            return self.retrain_dialog.compare_models()
-        from .model_comparison import ModelComparisonDialog, models_to_compare
-
-        dialog = getattr(self, "comparison_dialog", None)
-        if dialog is None:
-            dialog = self.comparison_dialog = ModelComparisonDialog(self.store.root, self)
-        current = Path(self.predictor.path) if self.predictor is not None and self.predictor.path else None
-        dialog.refresh(models_to_compare(self.models_dir, current))
-        dialog.show()
-        dialog.raise_()
-        return dialog
-
 
         QMessageBox.about(self, "About Digitscope", about_text(self.predictor))
 
