@@ -239,10 +239,15 @@ def test_export_png(qtbot, window, tmp_path):
     assert pixels.shape == (560, 560) and pixels.min() < 50 and np.median(pixels) > 200
 
 
-def test_about_names_versions_and_model(qtbot, window):
-    from digitscope.app.about import about_text
+def test_about_names_versions_and_model(qtbot, window, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
 
-    text = about_text(window.predictor)
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "about", lambda parent, title, text: shown.append(text))
+    about = next(a for a in window.findChildren(type(window.saliency_action)) if a.text() == "&About Digitscope")
+    about.trigger()  # through the menu, as a person opens it
+    assert len(shown) == 1
+    text = shown[0]
     assert "Digitscope" in text and "MNIST test accuracy" in text
     for name in ("TensorFlow", "Keras", "Qt"):
         assert name in text
