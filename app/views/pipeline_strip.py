@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ..mosaic import GAP, ColourScale, colour_mosaic, nice_ceiling
 from .feature_maps import map_palette
-from .pixel_image import BACKGROUND, TEXT, to_qimage
+from .pixel_image import BACKGROUND, TEXT
 
 MUTED = QColor("#8b96a5")
 PANEL = QColor("#242a32")
@@ -51,9 +51,13 @@ MOSAIC_COLS = 8  # the window's mosaics have 8 maps a row; the pooled maps here 
 DENSE_GRID = (16, 8)  # the 128 units as 16 rows of 8
 
 
-def opaque(image: QImage) -> QImage:
-    """The image as RGB32: drawn scaled several times faster than RGBA or grey."""
-    return image.convertToFormat(QImage.Format.Format_RGB32)
+def opaque(pixels: np.ndarray) -> QImage:
+    """(H, W) uint8 grey or (H, W, 4) uint8 RGBA (opaque) → an RGB32 QImage of its own: drawn
+    scaled several times faster than grey or RGBA, and made in one pass (no copy first)."""
+    pixels = np.ascontiguousarray(pixels)
+    h, w = pixels.shape[:2]
+    fmt = QImage.Format.Format_Grayscale8 if pixels.ndim == 2 else QImage.Format.Format_RGBA8888
+    return QImage(pixels.data, w, h, pixels.strides[0], fmt).convertToFormat(QImage.Format.Format_RGB32)
 
 
 class _Fixed(ColourScale):
@@ -91,6 +95,7 @@ class PipelineStrip(QWidget):
         self._laid_out = QSize()
         self._background: QPixmap | None = None
         self._background_key: tuple = ()
+        self._gaps: dict[str, tuple] = {}  # stage → (what they were made for, pen, lines)
         self.arrows: list[QRectF] = []
         self.title_font = QFont(self.font())
         self.title_font.setPointSizeF(self.font().pointSizeF() * 1.1)
@@ -115,7 +120,7 @@ class PipelineStrip(QWidget):
         notes = dict.fromkeys(KEYS, "")
         grids: dict[str, tuple[int, int, int]] = {}
         if tensor is not None:
-            images["input"] = opaque(to_qimage((np.clip(tensor, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)))
+            images["input"] = opaque((np.clip(tensor, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8))
         conv2_level = None
         for key in ("conv1", "conv2", "pool"):
             acts = activations.get(key)
@@ -125,14 +130,14 @@ class PipelineStrip(QWidget):
             if coloured is None:
                 level = conv2_level if key == "pool" and conv2_level is not None else nice_ceiling(float(acts.max()))
                 coloured = colour_mosaic(acts, MOSAIC_COLS, map_palette(), _Fixed(level))
-            images[key] = opaque(to_qimage(coloured[0]))
+            images[key] = opaque(coloured[0])
             grids[key] = acts.shape
             if key == "conv2":
                 conv2_level = coloured[1]
         dense = activations.get("dense")
         if dense is not None and dense.size == DENSE_GRID[0] * DENSE_GRID[1]:
             rgba, _ = colour_mosaic(dense.reshape(*DENSE_GRID, 1), 1, map_palette(), self.dense_scale)
-            images["dense"] = opaque(to_qimage(rgba))
+            images["dense"] = opaque(rgba)
         self.probabilities = None if probabilities is None else np.asarray(probabilities, np.float64)
         if tensor is None:
             notes["input"] = empty
@@ -304,13 +309,18 @@ class PipelineStrip(QWidget):
         pixel per map pixel would otherwise lose some of them to the scaling."""
         th, tw, channels = self.grids[key]
         image, box = self.images[key], self.boxes[key]
-        sx, sy = box.width() / image.width(), box.height() / image.height()
-        rows = -(-channels // MOSAIC_COLS)
-        pen = QPen(BACKGROUND, max(1.0, GAP * min(sx, sy)))
-        pen.setCapStyle(Qt.PenCapStyle.FlatCap)
+        memo = (key, box.x(), box.y(), box.width(), box.height(), image.width(), image.height(), th, tw, channels)
+        if self._gaps.get(key, (None,))[0] != memo:  # made once per layout
+            sx, sy = box.width() / image.width(), box.height() / image.height()
+            rows = -(-channels // MOSAIC_COLS)
+            width = GAP * min(sx, sy)
+            pen = QPen(BACKGROUND, width if width > 1.5 else 0)  # 0: one device pixel, the fast cosmetic path
+            pen.setCapStyle(Qt.PenCapStyle.FlatCap)
+            lines = [QLineF(x, box.top(), x, box.bottom()) for x in (box.x() + (c * (tw + GAP) - GAP / 2) * sx for c in range(1, MOSAIC_COLS))]
+            lines += [QLineF(box.left(), y, box.right(), y) for y in (box.y() + (r * (th + GAP) - GAP / 2) * sy for r in range(1, rows))]
+            self._gaps[key] = (memo, pen, lines)
+        _, pen, lines = self._gaps[key]
         p.setPen(pen)
-        lines = [QLineF(x, box.top(), x, box.bottom()) for x in (box.x() + (c * (tw + GAP) - GAP / 2) * sx for c in range(1, MOSAIC_COLS))]
-        lines += [QLineF(box.left(), y, box.right(), y) for y in (box.y() + (r * (th + GAP) - GAP / 2) * sy for r in range(1, rows))]
         p.drawLines(lines)
 
     def _paint_marks(self, p: QPainter, key: str) -> None:

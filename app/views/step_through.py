@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from .. import explain
 from .feature_maps import map_palette
-from .pipeline_strip import ACCENT, MUTED, TOP_BAR
+from .pipeline_strip import ACCENT, MUTED, TOP_BAR, opaque
 from .pixel_image import PixelImage
 from .sums import ConvSums, PoolSums
 
@@ -53,8 +53,9 @@ class MarkedImage(PixelImage):
 
     def set_pixels(self, pixels: np.ndarray) -> None:
         """Show new pixels, kept as RGB32 (scaled several times faster than grey or RGBA)."""
-        super().set_pixels(pixels)
-        self._image = self._image.convertToFormat(QImage.Format.Format_RGB32)
+        self.pixels = pixels
+        self._image = opaque(pixels)
+        self.update()
 
     def target(self) -> QRectF:
         """As large as fits, centred across but at the top (its caption sits right above)."""

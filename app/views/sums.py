@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetricsF, QPainter, QPaintEvent, QPen, QPixmap, QStaticText, QTransform
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetricsF, QImage, QPainter, QPaintEvent, QPen, QPixmap, QStaticText, QTransform
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from .. import explain
@@ -22,9 +22,8 @@ from .pixel_image import TEXT
 POSITIVE = QColor("#d64541")
 NEGATIVE = QColor("#366ed6")
 GOOD = QColor("#6cc070")
-LIGHT = QColor("#e8e8e8")
+LIGHT = QColor("#7d8591")  # the brightest cell: light text stays readable on it
 CELL = QColor("#2e3540")  # a cell holding 0: still a visible box
-DARK_TEXT = QColor("#111418")
 VALUE_W = 90  # the column of numbers in a written-out sum
 
 
@@ -34,22 +33,30 @@ def mix(a: QColor, b: QColor, t: float) -> QColor:
     return QColor(int(a.red() + (b.red() - a.red()) * t), int(a.green() + (b.green() - a.green()) * t), int(a.blue() + (b.blue() - a.blue()) * t))
 
 
+def packed(colour: QColor) -> int:
+    """An opaque colour as a Format_RGB32 pixel."""
+    return 0xFF000000 | (colour.red() << 16) | (colour.green() << 8) | colour.blue()
+
+
 class Ramp:
-    """256 opaque colours from ``a`` to ``b``, made once: a cell's colour is then a lookup."""
+    """256 opaque colours from ``a`` to ``b`` as RGB32 pixels, made once: colouring cells is a lookup."""
 
     def __init__(self, a: QColor, b: QColor) -> None:
-        self.colours = [mix(a, b, i / 255) for i in range(256)]
+        self.pixels = np.array([packed(mix(a, b, i / 255)) for i in range(256)], np.uint32)
 
-    def __call__(self, t: float) -> QColor:
-        return self.colours[min(255, max(0, int(t * 255)))]
+    def __call__(self, t: np.ndarray) -> np.ndarray:
+        """Fractions 0…1 of the way from ``a`` to ``b`` → RGB32 pixels."""
+        return self.pixels[np.clip((np.asarray(t) * 255).astype(np.int64), 0, 255)]
 
 
-def signed(value: float, scale: float) -> QColor:
-    """Red for positive, blue for negative, stronger the larger."""
-    return (REDS if value > 0 else BLUES)(0.85 * abs(value) / (scale or 1.0))
+def signed(values: np.ndarray, scale: float) -> np.ndarray:
+    """Red for positive, blue for negative, stronger the larger (RGB32 pixels)."""
+    t = 0.85 * np.abs(values) / (scale or 1.0)
+    return np.where(values > 0, REDS(t), BLUES(t))
 
 
 GREYS, REDS, BLUES = Ramp(CELL, LIGHT), Ramp(CELL, POSITIVE), Ramp(CELL, NEGATIVE)
+GAP_PIXEL = packed(PANEL)
 
 
 def number(value: float, fmt: str) -> str:
@@ -84,6 +91,7 @@ class WrittenSums(QWidget):
         self._background_key: tuple = ()
         self._metrics: dict[str, tuple[float, float, float]] = {}
         self._texts: dict[tuple[str, str], QStaticText] = {}
+        self._grids: dict[tuple, QPixmap] = {}
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(680, 300)
@@ -127,23 +135,55 @@ class WrittenSums(QWidget):
     def paint_numbers(self, p: QPainter) -> None:
         raise NotImplementedError
 
-    def cells(self, p: QPainter, x: float, y: float, values: np.ndarray, colours: list[QColor], cell: QSize, fmt: str,
-              font: QFont | None = None) -> None:
-        """A small table of numbers on coloured cells (1 px apart)."""
+    def cells(self, p: QPainter, x: float, y: float, values: np.ndarray, colours: np.ndarray, cell: QSize, fmt: str,
+              font: QFont | None = None, keep: bool = False) -> None:
+        """A small table of numbers on cells coloured ``colours`` (RGB32 pixels, one a cell; 2 px apart).
+
+        The cells are one image made in NumPy, each row of numbers one text when the
+        cells are a whole number of characters wide. ``keep``: a table that comes back
+        (the weights, reading after reading) is painted once into a pixmap and reused.
+        """
+        font = font or self.mono
+        font_key = font.key()  # once: it costs as much as drawing a number
+        if not keep:
+            self._paint_cells(p, x, y, values, colours, cell, fmt, font, font_key)
+            return
+        key = (values.tobytes(), colours.tobytes(), cell.width(), cell.height(), fmt, font_key, self.devicePixelRatioF())
+        pixmap = self._grids.get(key)
+        if pixmap is None:
+            ratio = self.devicePixelRatioF()
+            pixmap = QPixmap(int(values.shape[1] * cell.width() * ratio), int(values.shape[0] * cell.height() * ratio))
+            pixmap.setDevicePixelRatio(ratio)
+            painter = QPainter(pixmap)
+            self._paint_cells(painter, 0, 0, values, colours, cell, fmt, font, font_key)
+            painter.end()
+            if len(self._grids) > 64:
+                self._grids.clear()
+            self._grids[key] = pixmap
+        p.drawPixmap(QPointF(x, y), pixmap)
+
+    def _paint_cells(self, p: QPainter, x: float, y: float, values: np.ndarray, colours: np.ndarray, cell: QSize, fmt: str,
+                     font: QFont, font_key: str) -> None:
         rows, cols = values.shape
         w, h = cell.width(), cell.height()
-        font = font or self.mono
+        pixels = np.repeat(np.repeat(colours.astype(np.uint32), h, axis=0), w, axis=1)
+        pixels[0::h], pixels[h - 1 :: h], pixels[:, 0::w], pixels[:, w - 1 :: w] = GAP_PIXEL, GAP_PIXEL, GAP_PIXEL, GAP_PIXEL
+        p.drawImage(QPointF(x, y), QImage(pixels.data, cols * w, rows * h, cols * w * 4, QImage.Format.Format_RGB32))
         p.setFont(font)
-        font_key = font.key()  # once: it costs as much as drawing a number
+        p.setPen(TEXT)
         char_w, ascent, descent = self.metrics(font, font_key)
-        top = (h - ascent - descent) / 2
+        baseline = (h - ascent - descent) / 2 + ascent
+        pitch = w / char_w  # characters per cell
+        whole = abs(pitch - round(pitch)) * char_w * cols < 3
         for i in range(rows):
-            for j in range(cols):
-                colour = colours[i * cols + j]
-                p.fillRect(QRectF(x + j * w + 1, y + i * h + 1, w - 2, h - 2), colour)
-                p.setPen(DARK_TEXT if colour.lightness() > 150 else TEXT)
-                text = number(float(values[i, j]), fmt)
-                p.drawStaticText(QPointF(x + j * w + (w - len(text) * char_w) / 2, y + i * h + top), self.static_text(text, font, font_key))
+            texts = [number(float(v), fmt) for v in values[i]]
+            if whole:  # the row's numbers as one text, each centred in its cell
+                width = max(len(t) for t in texts)
+                gap = " " * (round(pitch) - width)
+                p.drawText(QPointF(x + (w - width * char_w) / 2, y + i * h + baseline), gap.join(t.rjust(width) for t in texts))
+            else:
+                for j, t in enumerate(texts):
+                    p.drawText(QPointF(x + j * w + (w - len(t) * char_w) / 2, y + i * h + baseline), t)
 
     def static_text(self, text: str, font: QFont, font_key: str) -> QStaticText:
         """``text`` laid out once for ``font`` (drawn several times faster than drawText)."""
@@ -193,10 +233,14 @@ class WrittenSums(QWidget):
 class ConvSums(WrittenSums):
     """input window × weights = products; Σ (over all input maps for conv2) + bias = z; ReLU(z)."""
 
-    CELL = QSize(64, 30)
     OP_W = 34
     LABEL_W = 220
     SHOWN = 4  # conv2: the input maps listed by name
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        char_w = QFontMetricsF(self.mono).horizontalAdvance("0")
+        self.CELL = QSize(round(8 * char_w), 30)  # 8 characters a cell: a row of numbers is one text
 
     def geometry(self) -> tuple[float, float, float]:
         """(left of the grids, top of the grids, left of the sums below them)."""
@@ -252,9 +296,9 @@ class ConvSums(WrittenSums):
         kernel_top = float(np.abs(s.kernel).max()) or 1.0
         products = s.products
         prod_top = float(np.abs(products).max()) or 1.0
-        self.cells(p, x0, y0, s.patch, [GREYS(0.85 * v / patch_top) for v in s.patch.ravel()], cell, ".3f")
-        self.cells(p, x0 + gw + self.OP_W, y0, s.kernel, [signed(v, kernel_top) for v in s.kernel.ravel()], cell, "+.3f")
-        self.cells(p, x0 + 2 * (gw + self.OP_W), y0, products, [signed(v, prod_top) for v in products.ravel()], cell, "+.3f")
+        self.cells(p, x0, y0, s.patch, GREYS(s.patch / patch_top), cell, ".3f")
+        self.cells(p, x0 + gw + self.OP_W, y0, s.kernel, signed(s.kernel, kernel_top), cell, "+.3f", keep=True)
+        self.cells(p, x0 + 2 * (gw + self.OP_W), y0, products, signed(products, prod_top), cell, "+.3f")
         y = y0 + 3 * cell.height() + 14
         vx = x + self.LABEL_W
         values = [f"{s.contributions[s.source]:+.4f}"]
@@ -307,7 +351,7 @@ class PoolSums(WrittenSums):
         x0, y0, x = self.geometry()
         cell = self.CELL
         top = float(s.window.max()) or 1.0
-        self.cells(p, x0, y0, s.window, [GREYS(0.7 * v / top) for v in s.window.ravel()], cell, ".4f", self.mono_big)
+        self.cells(p, x0, y0, s.window, GREYS(s.window / top), cell, ".4f", self.mono_big)
         i, j = s.argmax
         p.setPen(QPen(TOP_BAR, 3))
         p.drawRect(QRectF(x0 + j * cell.width(), y0 + i * cell.height(), cell.width(), cell.height()))
