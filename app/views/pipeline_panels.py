@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPaintEvent, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from .. import explain
@@ -69,13 +69,20 @@ class InputPanel(QWidget):
 
 
 class _Painted(QWidget):
-    """A panel painted from ``data`` (None: ``message``)."""
+    """A panel painted from ``data`` (None: ``message``): its labels once into a pixmap per
+    ``static_key()``, then on each reading only its numbers, a row of them as one text."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.data: dict[str, Any] | None = None
         self.message = ""
         self.mono = number_font(self.font())
+        metrics = QFontMetricsF(self.mono)
+        self.char_w = metrics.horizontalAdvance("0")
+        self.row_h = max(self.fontMetrics().height(), metrics.height()) + 6
+        self.baseline = (self.row_h - metrics.height()) / 2 + metrics.ascent()  # of fixed-width text in a row
+        self._background: QPixmap | None = None
+        self._background_key: tuple = ()
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(600, 300)
@@ -86,108 +93,137 @@ class _Painted(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         p = QPainter(self)
-        p.fillRect(self.rect(), PANEL)
         if self.data is None:
+            p.fillRect(self.rect(), PANEL)
             p.setPen(MUTED)
             p.drawText(self.rect().adjusted(12, 12, -12, -12), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.message)
         else:
-            self.paint_data(p)
+            ratio = self.devicePixelRatioF()
+            key = (self.width(), self.height(), ratio, *self.static_key())
+            if self._background is None or self._background_key != key:
+                pixmap = QPixmap(int(self.width() * ratio), int(self.height() * ratio))
+                pixmap.setDevicePixelRatio(ratio)
+                painter = QPainter(pixmap)
+                painter.fillRect(self.rect(), PANEL)
+                self.paint_labels(painter)
+                painter.end()
+                self._background, self._background_key = pixmap, key
+            p.drawPixmap(0, 0, self._background)
+            p.setFont(self.mono)
+            self.paint_numbers(p)
         p.end()
 
-    def paint_data(self, p: QPainter) -> None:
+    def static_key(self) -> tuple:
+        return ()
+
+    def paint_labels(self, p: QPainter) -> None:
+        raise NotImplementedError
+
+    def paint_numbers(self, p: QPainter) -> None:
         raise NotImplementedError
 
     def text(self, p: QPainter, rect: QRectF, text: str, colour: QColor = TEXT, mono: bool = False,
              align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft) -> None:
+        """Text in a rectangle (labels: painted once)."""
         p.setPen(colour)
         p.setFont(self.mono if mono else self.font())
         p.drawText(rect, align | Qt.AlignmentFlag.AlignVCenter | Qt.TextFlag.TextWordWrap, text)
         p.setFont(self.font())
+
+    def row(self, p: QPainter, column: int, y: float, text: str, colour: QColor = TEXT) -> None:
+        """Fixed-width text starting ``column`` characters in, on the row whose top is ``y``."""
+        p.setPen(colour)
+        p.drawText(QPointF(self.LEFT + column * self.char_w, y + self.baseline), text)
+
+    LEFT = 16.0
 
 
 class DenseVotes(_Painted):
     """Why the predicted digit: the dense units whose activation × weight adds most to its score."""
 
     SHOWN = 10
-    #: (left, width) of the columns: unit, activation, × weight, = share; then the bars
-    COLS = ((16, 90), (106, 80), (196, 80), (286, 90))
+    HEAD = f"{'unit':<9}{'activation':>11}{'× weight':>10}{'= share':>10}"  # 40 characters
+    TOP = 50.0  # where the table's head row starts
 
-    def paint_data(self, p: QPainter) -> None:
+    def static_key(self) -> tuple:
+        return (self.data["digit"],)
+
+    def paint_labels(self, p: QPainter) -> None:
+        digit = self.data["digit"]
+        self.text(p, QRectF(self.LEFT, 6, self.width() - 2 * self.LEFT, 40),
+                  f"Why a {digit}? Its score = Σ over the 128 units of activation × weight to {digit}, + bias. "
+                  "The units that add most (orange) or take away most (blue):", MUTED)
+        p.setFont(self.mono)
+        self.row(p, 0, self.TOP, self.HEAD, MUTED)
+        y = self.TOP + (1 + self.SHOWN) * self.row_h
+        for i, label in enumerate((f"… the other {128 - self.SHOWN} units", f"+ bias of {digit}", f"= score of {digit}")):
+            self.row(p, 0, y + i * self.row_h, label, ACCENT if label.startswith("=") else MUTED)
+        p.setFont(self.font())
+        self.text(p, QRectF(self.LEFT, y + 3 * self.row_h + 6, self.width() - 2 * self.LEFT, self.row_h),
+                  "Softmax then turns every digit's score into a probability (click softmax above).", MUTED)
+
+    def paint_numbers(self, p: QPainter) -> None:
         d = self.data
         digit, dense, weights = d["digit"], d["dense"], d["weights"]
         votes = explain.votes(dense, weights, digit)
         w = np.asarray(weights.w4, np.float64)[:, digit]
-        bias = float(weights.b4[digit])
-        row_h = p.fontMetrics().height() + 6
-        y = 10.0
-        self.text(p, QRectF(16, y, self.width() - 32, row_h), f"Why a {digit}? Its score = Σ over the 128 units of activation × weight to {digit}, "
-                  "+ bias. The units that add most (orange) or take away most (blue):", MUTED)
-        y += row_h + 6
-        right = Qt.AlignmentFlag.AlignRight
-        (ux, uw), (ax, aw), (wx, ww), (sx, sw) = self.COLS
-        self.text(p, QRectF(ux, y, uw, row_h), "unit", MUTED)
-        for (x, width), head in zip(self.COLS[1:], ("activation", "× weight", "= share")):
-            self.text(p, QRectF(x, y, width, row_h), head, MUTED, align=right)
-        y += row_h
-        top, rest, count = explain.largest(votes, self.SHOWN)
-        scale = float(np.abs(votes[top]).max()) if top else 1.0
-        bar_w = min(400.0, max(60.0, self.width() - sx - sw - 60))
-        mid = sx + sw + 30 + bar_w / 2
-        y_bars = y
+        top, rest, _ = explain.largest(votes, self.SHOWN)
+        scale = float(np.abs(votes[top]).max()) or 1.0
+        bar_x = self.LEFT + 42 * self.char_w
+        bar_w = min(400.0, max(60.0, self.width() - bar_x - 30))
+        mid = bar_x + bar_w / 2
+        y = self.TOP + self.row_h
         for i in top:
-            self.text(p, QRectF(ux, y, uw, row_h), f"unit {i}")
-            self.text(p, QRectF(ax, y, aw, row_h), f"{dense[i]:.3f}", mono=True, align=right)
-            self.text(p, QRectF(wx, y, ww, row_h), f"{w[i]:+.3f}", mono=True, align=right)
-            self.text(p, QRectF(sx, y, sw, row_h), f"{votes[i]:+.3f}", TOP_BAR if votes[i] > 0 else NEGATIVE.lighter(150), mono=True, align=right)
-            length = bar_w / 2 * abs(votes[i]) / (scale or 1.0)
-            p.fillRect(QRectF(mid if votes[i] > 0 else mid - length, y + 4, max(1.0, length), row_h - 8), TOP_BAR if votes[i] > 0 else NEGATIVE)
-            y += row_h
-        p.setPen(QPen(MUTED, 1))
-        p.drawLine(QPointF(mid, y_bars), QPointF(mid, y))
-        for label, value, colour in ((f"… the other {count} units", rest, TEXT), (f"+ bias of {digit}", bias, TEXT),
-                                     (f"= score of {digit}", votes.sum() + bias, ACCENT)):
-            self.text(p, QRectF(ux, y, 260, row_h), label, MUTED if colour is TEXT else colour)
-            self.text(p, QRectF(sx, y, sw, row_h), f"{value:+.3f}", colour, mono=True, align=right)
-            y += row_h
-        self.text(p, QRectF(ux, y + 6, self.width() - 32, row_h), "Softmax then turns every digit's score into a probability "
-                  "(click softmax above).", MUTED)
+            self.row(p, 0, y, f"unit {i:<4}{dense[i]:>11.3f}{w[i]:>+10.3f}")
+            self.row(p, 30, y, f"{votes[i]:>+10.3f}", TOP_BAR if votes[i] > 0 else NEGATIVE.lighter(150))
+            length = bar_w / 2 * abs(votes[i]) / scale
+            p.fillRect(QRectF(mid if votes[i] > 0 else mid - length, y + 4, max(1.0, length), self.row_h - 8), TOP_BAR if votes[i] > 0 else NEGATIVE)
+            y += self.row_h
+        p.fillRect(QRectF(mid, self.TOP + self.row_h, 1, self.SHOWN * self.row_h), MUTED)
+        bias = float(weights.b4[digit])
+        for value, colour in ((rest, TEXT), (bias, TEXT), (votes.sum() + bias, ACCENT)):
+            self.row(p, 30, y, f"{value:>+10.3f}", colour)
+            y += self.row_h
 
 
 class SoftmaxTable(_Painted):
     """Each digit's score, e^(score − top score), and the probabilities they make."""
 
-    #: (left, width) of the columns: digit, score, score − top, e^(score − top), probability; then the bars
-    COLS = ((16, 44), (60, 90), (160, 110), (280, 130), (420, 90))
+    HEAD = f"{'digit':^7}{'score':>10}{'score − top':>14}{'e^(score − top)':>17}{'probability':>13}"  # 61 characters
+    TOP = 50.0
 
-    def paint_data(self, p: QPainter) -> None:
+    def bars(self) -> tuple[float, float]:
+        x = self.LEFT + 63 * self.char_w
+        return x, min(400.0, max(60.0, self.width() - x - 20))
+
+    def paint_labels(self, p: QPainter) -> None:
+        self.text(p, QRectF(self.LEFT, 6, self.width() - 2 * self.LEFT, 40),
+                  "Each digit gets a score (logit): the 128 dense activations × that digit's 128 weights, + its bias. "
+                  "Softmax turns scores into probabilities: p = e^score / Σ e^score.", MUTED)
+        p.setFont(self.mono)
+        self.row(p, 0, self.TOP, self.HEAD, MUTED)
+        bar_x, bar_w = self.bars()
+        for k in range(10):
+            p.fillRect(QRectF(bar_x, self.TOP + (1 + k) * self.row_h + 4, bar_w, self.row_h - 8), BACKGROUND)
+        p.setFont(self.font())
+        self.text(p, QRectF(self.LEFT, self.TOP + 12 * self.row_h + 6, self.width() - 2 * self.LEFT, 2 * self.row_h),
+                  "Each probability is its e^(score − top) divided by their sum. Taking the top score away first "
+                  "keeps e^ from overflowing; it cancels out in the division.", MUTED)
+
+    def paint_numbers(self, p: QPainter) -> None:
         d = self.data
         sm = explain.softmax(d["dense"], d["weights"])
         probs = sm.probabilities
         top = int(np.argmax(probs))
-        row_h = p.fontMetrics().height() + 6
-        y = 10.0
-        self.text(p, QRectF(16, y, self.width() - 32, row_h),
-                  "Each digit gets a score (logit): the 128 dense activations × that digit's 128 weights, + its bias. "
-                  "Softmax turns scores into probabilities: p = e^score / Σ e^score.", MUTED)
-        y += row_h + 6
-        right, centre = Qt.AlignmentFlag.AlignRight, Qt.AlignmentFlag.AlignCenter
-        heads = ("digit", "score", "score − top", "e^(score − top)", "probability")
-        for (x, width), head in zip(self.COLS, heads):
-            self.text(p, QRectF(x, y, width, row_h), head, MUTED, align=centre if head == "digit" else right)
-        y += row_h
-        bar_x = self.COLS[-1][0] + self.COLS[-1][1] + 16
-        bar_w = min(400.0, max(60.0, self.width() - bar_x - 20))
+        bar_x, bar_w = self.bars()
+        y = self.TOP + self.row_h
         for k in range(10):
-            colour = TOP_BAR if k == top else TEXT
-            cells = (str(k), f"{sm.logits[k]:+.3f}", number(sm.logits[k] - sm.logits[top], "+.3f"), f"{sm.exps[k]:.3g}", f"{100 * probs[k]:.1f}%")
-            for i, ((x, width), text) in enumerate(zip(self.COLS, cells)):
-                self.text(p, QRectF(x, y, width, row_h), text, colour, mono=i > 0, align=centre if i == 0 else right)
-            p.fillRect(QRectF(bar_x, y + 4, bar_w, row_h - 8), BACKGROUND)
-            p.fillRect(QRectF(bar_x, y + 4, max(1.0, bar_w * probs[k]), row_h - 8), TOP_BAR if k == top else BAR)
-            y += row_h
-        self.text(p, QRectF(16, y + 6, self.width() - 32, 2 * row_h),
-                  f"The e^(score − top) add up to {sm.exps.sum():.4f}; each probability is its e^(score − top) divided by that sum. "
-                  "Taking the top score away first keeps e^ from overflowing; it cancels out in the division.", MUTED)
+            shift = number(float(sm.logits[k] - sm.logits[top]), "+.3f")
+            self.row(p, 0, y, f"{k:^7}{sm.logits[k]:>+10.3f}{shift:>14}{sm.exps[k]:>17.3g}{100 * probs[k]:>12.1f}%",
+                     TOP_BAR if k == top else TEXT)
+            p.fillRect(QRectF(bar_x, y + 4, max(1.0, bar_w * probs[k]), self.row_h - 8), TOP_BAR if k == top else BAR)
+            y += self.row_h
+        self.row(p, 0, y + 4, f"Σ e^(score − top) = {sm.exps.sum():.4f}", MUTED)
 
 
 def painted_panel(title: str, explanation: str, body: QWidget) -> QWidget:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap, QPolygonF, QResizeEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -95,7 +95,8 @@ class PipelineStrip(QWidget):
         self._laid_out = QSize()
         self._background: QPixmap | None = None
         self._background_key: tuple = ()
-        self._gaps: dict[str, tuple] = {}  # stage → (what they were made for, pen, lines)
+        self._gaps: dict[str, tuple] = {}
+        self._troughs: tuple = ((), [])  # (the softmax box they were made for, [(label, trough)] a digit)  # stage → (what they were made for, the gaps' rectangles)
         self.arrows: list[QRectF] = []
         self.title_font = QFont(self.font())
         self.title_font.setPointSizeF(self.font().pointSizeF() * 1.1)
@@ -313,15 +314,15 @@ class PipelineStrip(QWidget):
         if self._gaps.get(key, (None,))[0] != memo:  # made once per layout
             sx, sy = box.width() / image.width(), box.height() / image.height()
             rows = -(-channels // MOSAIC_COLS)
-            width = GAP * min(sx, sy)
-            pen = QPen(BACKGROUND, width if width > 1.5 else 0)  # 0: one device pixel, the fast cosmetic path
-            pen.setCapStyle(Qt.PenCapStyle.FlatCap)
-            lines = [QLineF(x, box.top(), x, box.bottom()) for x in (box.x() + (c * (tw + GAP) - GAP / 2) * sx for c in range(1, MOSAIC_COLS))]
-            lines += [QLineF(box.left(), y, box.right(), y) for y in (box.y() + (r * (th + GAP) - GAP / 2) * sy for r in range(1, rows))]
-            self._gaps[key] = (memo, pen, lines)
-        _, pen, lines = self._gaps[key]
-        p.setPen(pen)
-        p.drawLines(lines)
+            gx, gy = max(1, round(GAP * sx)), max(1, round(GAP * sy))
+            rects = [QRect(round(box.x() + (c * (tw + GAP) - GAP) * sx), round(box.top()), gx, round(box.height()))
+                     for c in range(1, MOSAIC_COLS)]
+            rects += [QRect(round(box.left()), round(box.y() + (r * (th + GAP) - GAP) * sy), round(box.width()), gy) for r in range(1, rows)]
+            self._gaps[key] = (memo, rects)
+        p.setPen(Qt.PenStyle.NoPen)  # filled rectangles: several times faster than lines
+        p.setBrush(BACKGROUND)
+        p.drawRects(self._gaps[key][1])
+        p.setBrush(Qt.BrushStyle.NoBrush)
 
     def _paint_marks(self, p: QPainter, key: str) -> None:
         if key in self.grids:
@@ -339,10 +340,14 @@ class PipelineStrip(QWidget):
         if probs is None:
             return
         top = int(np.argmax(probs))
+        key = (box.x(), box.y(), box.width(), box.height())
+        if self._troughs[0] != key:  # made once per layout
+            self._troughs = (key, [self._bar_rects(box, d) for d in range(10)])
+        rects = self._troughs[1]
         for d in range(10):
-            _, trough = self._bar_rects(box, d)
+            trough = rects[d][1]
             p.fillRect(QRectF(trough.x(), trough.y(), max(1.0, trough.width() * float(probs[d])), trough.height()), TOP_BAR if d == top else BAR)
-        label, trough = self._bar_rects(box, top)
+        label, trough = rects[top]
         p.fillRect(label, PANEL)
         p.setFont(self.small_font)
         p.setPen(TOP_BAR)

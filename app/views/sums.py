@@ -39,20 +39,27 @@ def packed(colour: QColor) -> int:
 
 
 class Ramp:
-    """256 opaque colours from ``a`` to ``b`` as RGB32 pixels, made once: colouring cells is a lookup."""
+    """256 opaque colours from ``a`` to ``b`` as RGB32 pixels, made once: colouring cells is a lookup.
+
+    The tables are 4 or 9 cells: plain Python beats NumPy's per-call overhead there.
+    """
 
     def __init__(self, a: QColor, b: QColor) -> None:
-        self.pixels = np.array([packed(mix(a, b, i / 255)) for i in range(256)], np.uint32)
+        self.pixels = [packed(mix(a, b, i / 255)) for i in range(256)]
 
-    def __call__(self, t: np.ndarray) -> np.ndarray:
-        """Fractions 0…1 of the way from ``a`` to ``b`` → RGB32 pixels."""
-        return self.pixels[np.clip((np.asarray(t) * 255).astype(np.int64), 0, 255)]
+    def pick(self, t: float) -> int:
+        return self.pixels[min(255, max(0, int(t * 255)))]
+
+    def __call__(self, values: np.ndarray, scale: float = 1.0) -> np.ndarray:
+        """Values as fractions of ``scale`` of the way from ``a`` to ``b`` → RGB32 pixels, same shape."""
+        k = 1.0 / (scale or 1.0)
+        return np.array([self.pick(v * k) for v in values.ravel().tolist()], np.uint32).reshape(values.shape)
 
 
 def signed(values: np.ndarray, scale: float) -> np.ndarray:
     """Red for positive, blue for negative, stronger the larger (RGB32 pixels)."""
-    t = 0.85 * np.abs(values) / (scale or 1.0)
-    return np.where(values > 0, REDS(t), BLUES(t))
+    k = 0.85 / (scale or 1.0)
+    return np.array([REDS.pick(v * k) if v > 0 else BLUES.pick(-v * k) for v in values.ravel().tolist()], np.uint32).reshape(values.shape)
 
 
 GREYS, REDS, BLUES = Ramp(CELL, LIGHT), Ramp(CELL, POSITIVE), Ramp(CELL, NEGATIVE)
@@ -296,7 +303,7 @@ class ConvSums(WrittenSums):
         kernel_top = float(np.abs(s.kernel).max()) or 1.0
         products = s.products
         prod_top = float(np.abs(products).max()) or 1.0
-        self.cells(p, x0, y0, s.patch, GREYS(s.patch / patch_top), cell, ".3f")
+        self.cells(p, x0, y0, s.patch, GREYS(s.patch, patch_top), cell, ".3f")
         self.cells(p, x0 + gw + self.OP_W, y0, s.kernel, signed(s.kernel, kernel_top), cell, "+.3f", keep=True)
         self.cells(p, x0 + 2 * (gw + self.OP_W), y0, products, signed(products, prod_top), cell, "+.3f")
         y = y0 + 3 * cell.height() + 14
@@ -351,7 +358,7 @@ class PoolSums(WrittenSums):
         x0, y0, x = self.geometry()
         cell = self.CELL
         top = float(s.window.max()) or 1.0
-        self.cells(p, x0, y0, s.window, GREYS(s.window / top), cell, ".4f", self.mono_big)
+        self.cells(p, x0, y0, s.window, GREYS(s.window, top), cell, ".4f", self.mono_big)
         i, j = s.argmax
         p.setPen(QPen(TOP_BAR, 3))
         p.drawRect(QRectF(x0 + j * cell.width(), y0 + i * cell.height(), cell.width(), cell.height()))
