@@ -310,11 +310,11 @@ class ConvSums(WrittenSums):
         vx = x + self.LABEL_W
         values = [f"{s.contributions[s.source]:+.4f}"]
         if s.layer != "conv1":
+            p.setFont(self.font())
             self.title(p, x0, y0, gw, f"conv1 map {s.source} under the window")
             self.title(p, x0 + gw + self.OP_W, y0, gw, f"× weights for map {s.source}")
             self.label(p, x, y, f"sum of these 9 (conv1 map {s.source})")
             top, rest, _ = explain.largest(s.contributions, self.SHOWN)
-            p.setFont(self.font())
             for i, k in enumerate(top):
                 self.label(p, x, y + (2 + i) * self.row_h, f"      conv1 map {k}", ACCENT if k == s.source else TEXT)
             values += [""] + [f"{s.contributions[k]:+.4f}" for k in top] + [f"{rest:+.4f}", f"{s.total:+.4f}"]
