@@ -269,3 +269,25 @@ def test_an_empty_canvas_and_closing_the_window(qtbot, window):
     assert "Draw a digit" in view.panels["dense"].message
     window.close()
     assert not view.isVisible()
+
+
+def test_numbers_follow_live_readings_at_a_readable_rate_and_pointing_at_once(qtbot, window, view):
+    from digitscope.app.views.sums import READABLE_MS
+
+    view.select("conv1", 0)
+    sums = view.panels["conv1"].sums
+    repaints: list[float] = []
+    sums.update = lambda: repaints.append(1)  # the rate's repaint requests (the painting itself is Qt's)
+    qtbot.wait(READABLE_MS + 20)
+    reading = window.latest
+    for _ in range(20):  # a stroke's worth of readings, faster than anyone reads
+        view.show_reading(reading, window.predictor)
+    assert len(repaints) == 1, "the first reading repaints at once, the next wait"
+    assert sums.rate.timer.isActive()
+    qtbot.waitUntil(lambda: len(repaints) == 2, timeout=READABLE_MS * 3)
+    qtbot.wait(READABLE_MS + 20)
+    assert len(repaints) == 2, "one trailing repaint shows the latest numbers, then nothing"
+    view.show_reading(reading, window.predictor)
+    view.panels["conv1"].set_position(5, 6)  # a person pointing: at once
+    assert len(repaints) == 4 and not sums.rate.timer.isActive()
+    assert sums.step.row == 5 and sums.step.col == 6

@@ -14,7 +14,7 @@ from .. import explain
 from .pipeline_strip import ACCENT, BAR, MUTED, PANEL, TOP_BAR
 from .pixel_image import BACKGROUND, TEXT
 from .step_through import MarkedImage, grey, set_text
-from .sums import NEGATIVE, number, number_font
+from .sums import NEGATIVE, ReadableRate, number, number_font
 
 
 def note(text: str) -> QLabel:
@@ -83,13 +83,19 @@ class _Painted(QWidget):
         self.baseline = (self.row_h - metrics.height()) / 2 + metrics.ascent()  # of fixed-width text in a row
         self._background: QPixmap | None = None
         self._background_key: tuple = ()
+        self.rate = ReadableRate(self)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(600, 300)
 
     def show_data(self, data: dict[str, Any] | None, message: str = "") -> None:
+        """New numbers from a reading (repainted at a readable rate), or None and why."""
+        had = self.data is not None
         self.data, self.message = data, message
-        self.update()
+        if data is not None and had:
+            self.rate.live()
+        else:
+            self.rate.now()
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         p = QPainter(self)

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSpin
 
 from .. import explain
 from .feature_maps import map_palette
-from .pipeline_strip import ACCENT, MUTED, TOP_BAR, opaque
-from .pixel_image import PixelImage
+from .pipeline_strip import ACCENT, MUTED, TOP_BAR
+from .pixel_image import PixelImage, to_qimage
 from .sums import ConvSums, PoolSums
 
 GRID = QColor(52, 58, 68)  # opaque: translucent lines cost far more to paint
@@ -54,7 +54,7 @@ class MarkedImage(PixelImage):
     def set_pixels(self, pixels: np.ndarray) -> None:
         """Show new pixels, kept as RGB32 (scaled several times faster than grey or RGBA)."""
         self.pixels = pixels
-        self._image = opaque(pixels)
+        self._image = to_qimage(pixels)
         self.update()
 
     def target(self) -> QRectF:
@@ -100,6 +100,7 @@ class StepThrough(QWidget):
         self.out_shape = (out_size, out_size)
         self.row = self.col = 0
         self.channel = 0
+        self.live = False  # True while a new reading is shown (its numbers repaint at a readable rate)
         self.chosen = False  # has a map been picked (by the user or the first reading)?
         self.data: dict[str, Any] | None = None
         self.message = "Draw a digit"
@@ -176,6 +177,7 @@ class StepThrough(QWidget):
     def show_data(self, data: dict[str, Any] | None, message: str = "") -> None:
         """New arrays to explain (None: nothing to show, ``message`` says why)."""
         self.data, self.message = data, message
+        self.live = True  # this refresh comes from a new reading, not from the person pointing
         if data is not None and not self.chosen:
             self.chosen = True
             channel, row, col = explain.strongest(data["out"])  # a lively start: the brightest spot
@@ -183,7 +185,10 @@ class StepThrough(QWidget):
             self.channel = channel
             self.row, self.col = min(row, self.out_shape[0] - 1), min(col, self.out_shape[1] - 1)
             self.channelChanged.emit(channel)
-        self.refresh()
+        try:
+            self.refresh()
+        finally:
+            self.live = False
 
     def set_channel(self, channel: int, by_user: bool = True) -> None:
         """Step through map ``channel`` (the window stays where it is)."""
@@ -288,7 +293,7 @@ class ConvStepThrough(StepThrough):
         set_text(self.output_caption, f"{self.layer} map {k}")
         self.source.set_marks([(QRectF(c, r, 3, 3), ACCENT)])
         self.output.set_marks([(QRectF(c, r, 1, 1), ACCENT)])
-        self.sums.set_step(self.step, float(data["out"][r, c, k]))
+        self.sums.set_step(self.step, float(data["out"][r, c, k]), live=self.live)
 
 
 class PoolStepThrough(StepThrough):
@@ -326,4 +331,4 @@ class PoolStepThrough(StepThrough):
         i, j = self.step.argmax
         self.source.set_marks([(QRectF(2 * c, 2 * r, 2, 2), ACCENT), (QRectF(2 * c + j, 2 * r + i, 1, 1), TOP_BAR)])
         self.output.set_marks([(QRectF(c, r, 1, 1), ACCENT)])
-        self.sums.set_step(self.step, float(data["out"][r, c, k]))
+        self.sums.set_step(self.step, float(data["out"][r, c, k]), live=self.live)

@@ -8,10 +8,11 @@ once into a pixmap and the numbers drawn as cached ``QStaticText``.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetricsF, QImage, QPainter, QPaintEvent, QPen, QPixmap, QStaticText, QTransform
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -66,6 +67,36 @@ GREYS, REDS, BLUES = Ramp(CELL, LIGHT), Ramp(CELL, POSITIVE), Ramp(CELL, NEGATIV
 GAP_PIXEL = packed(PANEL)
 
 
+#: Live readings repaint a panel of numbers at most this often (ms): while a stroke is drawn,
+#: readings come every few ms, far faster than anyone reads a number, and each repaint of a
+#: table of numbers costs the GUI thread 1-2 ms that drawing and the other views need.
+READABLE_MS = 100
+
+
+class ReadableRate:
+    """Repaints ``widget`` for live data at most every :data:`READABLE_MS`, always ending on the
+    latest (a trailing repaint); ``now()`` repaints at once (a person pointing or stepping)."""
+
+    def __init__(self, widget: QWidget) -> None:
+        self.widget = widget
+        self.painted = 0.0
+        self.timer = QTimer(widget)
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self.now)
+
+    def now(self) -> None:
+        self.timer.stop()
+        self.painted = time.monotonic()
+        self.widget.update()
+
+    def live(self) -> None:
+        wait_ms = READABLE_MS - 1000 * (time.monotonic() - self.painted)
+        if wait_ms <= 0:
+            self.now()
+        elif not self.timer.isActive():
+            self.timer.start(int(wait_ms) + 1)
+
+
 def number(value: float, fmt: str) -> str:
     """``value`` formatted, with no sign on a value that rounds to zero."""
     text = format(value, fmt)
@@ -97,16 +128,21 @@ class WrittenSums(QWidget):
         self._background: QPixmap | None = None
         self._background_key: tuple = ()
         self._metrics: dict[str, tuple[float, float, float]] = {}
+        self.rate = ReadableRate(self)
         self._texts: dict[tuple[str, str], QStaticText] = {}
         self._grids: dict[tuple, QPixmap] = {}
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(680, 300)
 
-    def set_step(self, step: Any, actual: float | None, message: str = "") -> None:
-        """Show ``step``; ``actual`` is the value the network computed there (for the check mark)."""
+    def set_step(self, step: Any, actual: float | None, message: str = "", live: bool = False) -> None:
+        """Show ``step``; ``actual`` is the value the network computed there (for the check mark).
+        ``live``: a new reading of the drawing (repainted at a readable rate, see :class:`ReadableRate`)."""
         self.step, self.actual, self.message = step, actual, message
-        self.update()
+        if live and step is not None:
+            self.rate.live()
+        else:
+            self.rate.now()
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         p = QPainter(self)
