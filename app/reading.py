@@ -44,6 +44,9 @@ class Reading:
     saliency: np.ndarray | None = None
     #: The compared model's probabilities for the same tensor (Model → Compare with model…).
     compare: np.ndarray | None = None
+    #: Each map's largest value, per layer (C,), when the full activations were left in the
+    #: reading process (see ``ReadingProcess.read``'s ``keep``).
+    channel_max: dict[str, np.ndarray] | None = None
 
 
 def read_drawing(seq: int, source: Drawing | np.ndarray, predictor: Any, saliency: bool = False) -> Reading:
@@ -85,6 +88,13 @@ def prepare_reading(reading: Reading, prepare: Any) -> Reading:
         except Exception:  # the views can colour the maps themselves
             reading.prepared = None
     return reading
+
+
+def trim_activations(reading: Reading, keep: frozenset[str]) -> None:
+    """Keep only the activations named in ``keep``; record each map's maximum of the layers dropped."""
+    acts = reading.prediction.activations
+    reading.channel_max = {name: a.max(axis=(0, 1)) for name, a in acts.items() if a.ndim == 3}
+    reading.prediction.activations = {name: a for name, a in acts.items() if name in keep}
 
 
 class MapColouring:
@@ -174,10 +184,16 @@ class ReadingProcess:
         """Whether the child held the latest weights when last asked (does not poll)."""
         return self._ready == self._generation
 
-    def read(self, seq: int, source: Drawing | np.ndarray, timeout: float = 3.0, saliency: bool = False) -> Reading:
-        """The reading of one drawing; raises ReaderGone if the child does not answer in time."""
+    def read(
+        self, seq: int, source: Drawing | np.ndarray, timeout: float = 3.0, saliency: bool = False, keep: frozenset[str] | None = None
+    ) -> Reading:
+        """The reading of one drawing; raises ReaderGone if the child does not answer in time.
+
+        ``keep`` names the activations to send back whole (None: all of them); the others stay
+        in the child and only each map's maximum comes back (``Reading.channel_max``). The
+        whole set is about 270 KB, which costs every reading a millisecond or more in the pipe."""
         self._join_sender()  # done already: the child only reports ready once it has the weights
-        self._send(("read", seq, source, saliency))
+        self._send(("read", seq, source, saliency, keep))
         try:
             if not self._conn.poll(timeout):
                 raise ReaderGone(f"the reading process did not answer in {timeout:.0f} s")
@@ -232,10 +248,12 @@ def serve(conn: Any, prepare: Any) -> None:
         elif kind == "compare":
             compare = Predictor(weights=message[1]) if message[1] is not None else None
         elif kind == "read":
-            _, seq, source, saliency = message
+            _, seq, source, saliency, keep = message
             reading = prepare_reading(read_drawing(seq, source, predictor, saliency), prepare)
             if compare is not None and reading.prediction is not None:
                 reading.compare = compare.predict(reading.tensor).probabilities
+            if keep is not None and reading.prediction is not None:
+                trim_activations(reading, keep)
             conn.send(("reading", reading))
         else:
             print(f"digitscope reader: unknown message {kind!r}", file=sys.stderr)

@@ -378,7 +378,7 @@ class MainWindow(QMainWindow):
             self.input_view.show_tensor(reading.tensor)
             prepared = reading.prepared or {}
             for name, view in self.maps.items():
-                view.show_activations(pred.activations.get(name), prepared.get(name))
+                view.show_activations(pred.activations.get(name), prepared.get(name), (reading.channel_max or {}).get(name))
         self._show_saliency(reading)
         self._update_details()
         if self.pipeline_view is not None and self.pipeline_view.isVisible():  # hidden: no cost
@@ -399,8 +399,9 @@ class MainWindow(QMainWindow):
         if layer == "conv1" and weights is not None:
             kernel, bias = weights.kernel1[:, :, 0, channel], float(weights.b1[channel])
         dialog = MapDetailDialog(layer, channel, kernel, bias, self)
-        dialog.finished.connect(lambda _: self.details.remove(dialog) if dialog in self.details else None)
+        dialog.finished.connect(lambda _: self._detail_closed(dialog))
         self.details.append(dialog)
+        self._want_activations()
         self._update_details()
         dialog.show()
         return dialog
@@ -411,10 +412,30 @@ class MainWindow(QMainWindow):
 
         if self.pipeline_view is None:
             self.pipeline_view = PipelineView(self)
+            self.pipeline_view.finished.connect(lambda _: self._want_activations())
         self.pipeline_view.show()
         self.pipeline_view.raise_()
+        self._want_activations()
         self.pipeline_view.show_reading(self.latest, self.predictor)
         return self.pipeline_view
+
+    def _detail_closed(self, dialog: MapDetailDialog) -> None:
+        if dialog in self.details:
+            self.details.remove(dialog)
+        self._want_activations()
+
+    def _want_activations(self) -> None:
+        """Tell the reading process which activations the open views need whole (the others
+        stay there), and complete the reading on screen with them."""
+        wanted = {dialog.layer for dialog in self.details}
+        if self.pipeline_view is not None and self.pipeline_view.isVisible():
+            wanted |= {"conv1", "conv2", "pool", "dense"}
+        self.worker.keep_activations = frozenset(wanted)
+        pred = self.latest.prediction if self.latest is not None else None
+        if pred is not None and not wanted <= pred.activations.keys() and getattr(self.predictor, "weights", None) is not None:
+            full = self.predictor.predict(self.latest.tensor)  # the same tensor and weights: under a millisecond
+            if np.allclose(full.probabilities, pred.probabilities, atol=1e-6):
+                pred.activations = full.activations
 
     def _update_details(self) -> None:
         pred = self.latest.prediction if self.latest is not None else None

@@ -105,6 +105,9 @@ class InferenceWorker(QObject):
         self.saliency = False
         #: A second model whose probabilities come with each reading (read in this thread).
         self.compare_predictor: Any = None
+        #: Activations a view needs whole (e.g. an enlarged map); the reading process sends only
+        #: these, and each map's maximum (readings made in this thread keep everything).
+        self.keep_activations: frozenset[str] = frozenset()
         self._thread = QThread()
         self._thread.setObjectName("inference")
         self.moveToThread(self._thread)
@@ -170,7 +173,7 @@ class InferenceWorker(QObject):
             if self._process_compare is not other:
                 self._process.set_compare(getattr(other, "weights", None))
                 self._process_compare = other
-            return self._process.read(job[0], job[1], saliency=self.saliency)
+            return self._process.read(job[0], job[1], saliency=self.saliency, keep=self.keep_activations)
         except ReaderGone as exc:
             print(f"digitscope: {exc}; reading in a thread from now on", file=sys.stderr)
             self._close_process()

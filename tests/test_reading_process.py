@@ -139,3 +139,46 @@ def test_child_reads_with_a_compared_model_and_saliency_too(bundled_predictor):
         assert process.read(3, loop()).compare is None
     finally:
         process.close()
+
+
+def test_the_child_sends_whole_only_the_activations_asked_for(bundled_predictor):
+    process = ReadingProcess(MapColouring({"conv1": 8, "conv2": 8}, _palette()))
+    try:
+        process.set_weights(bundled_predictor.weights)
+        _wait_ready(process)
+        full = process.read(1, loop())
+        trimmed = process.read(2, loop(), keep=frozenset())
+        assert set(full.prediction.activations) == {"conv1", "conv2", "pool", "dense"} and full.channel_max is None
+        assert trimmed.prediction.activations == {}
+        np.testing.assert_array_equal(trimmed.prediction.probabilities, full.prediction.probabilities)
+        for layer in ("conv1", "conv2", "pool"):  # each map's maximum comes instead, for the hover text
+            np.testing.assert_array_equal(trimmed.channel_max[layer], full.prediction.activations[layer].max(axis=(0, 1)))
+        for layer in ("conv1", "conv2"):  # the mosaics are coloured in the child all the same
+            np.testing.assert_array_equal(trimmed.prepared[layer][0], full.prepared[layer][0])
+        some = process.read(3, loop(), keep=frozenset({"conv2"}))
+        assert set(some.prediction.activations) == {"conv2"}
+    finally:
+        process.close()
+
+
+def test_open_views_get_the_activations_they_need_from_the_child(qtbot, process_window):
+    w = process_window
+    wait_for_child(qtbot, w)
+    reading = _draw_and_settle(qtbot, w, loop())
+    assert reading.prediction.activations == {}, "no view needs them whole: they stay in the child"
+    true_max = w.predictor.predict(reading.tensor).activations["conv2"][:, :, 5].max()
+    assert f"max {true_max:.2f}" in w.maps["conv2"].describe(5), "hover text from the maps' maxima"
+    dialog = w.show_map_detail("conv2", 5)
+    assert w.worker.keep_activations == {"conv2"}
+    assert float(dialog.image.image.max()) == pytest.approx(float(true_max)), "the enlarged map at once, completed in-process"
+    reading = _draw_and_settle(qtbot, w, vertical_stroke())
+    assert set(reading.prediction.activations) == {"conv2"}
+    dialog.close()
+    assert w.worker.keep_activations == frozenset()
+    view = w.show_pipeline()
+    assert {"conv1", "conv2", "pool", "dense"} <= set(w.latest.prediction.activations), "the view opens on whole activations"
+    assert view._why_not("conv2") is None
+    reading = _draw_and_settle(qtbot, w, loop())
+    assert {"conv1", "conv2", "pool", "dense"} <= set(reading.prediction.activations)
+    view.close()
+    assert w.worker.keep_activations == frozenset()

@@ -57,7 +57,8 @@ class FeatureMapView(QWidget):
         self.title = QLabel(f"{layer}: {shape[2]} maps of {shape[0]}×{shape[1]}")
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.title.setStyleSheet(f"color: {TEXT.name()}; font-size: 10pt;")
-        self.activations = np.zeros(shape, np.float32)
+        self.activations: np.ndarray | None = np.zeros(shape, np.float32)
+        self.channel_max: np.ndarray | None = None
         self.image = PixelImage(colourise(self.activations, cols)[0])
         self.image.hoveredAt.connect(self._hover)
         self.image.clickedAt.connect(self._click)
@@ -72,12 +73,17 @@ class FeatureMapView(QWidget):
         layout.setRowStretch(1, 1)
         self.setMinimumSize(220, 160)
 
-    def show_activations(self, activations: np.ndarray | None, coloured: tuple[np.ndarray, float] | None = None) -> None:
-        """Show (H, W, C) activations (None blanks the maps); ``coloured`` is
-        ``colourise(activations, cols)`` when the caller has it already."""
-        acts = np.zeros(self.shape, np.float32) if activations is None else activations
-        self.activations = acts
-        rgba, level = coloured if coloured is not None and activations is not None else colourise(acts, self.cols, self.scale)
+    def show_activations(
+        self, activations: np.ndarray | None, coloured: tuple[np.ndarray, float] | None = None, channel_max: np.ndarray | None = None
+    ) -> None:
+        """Show (H, W, C) activations (None and no ``coloured``: blank maps); ``coloured`` is
+        ``colourise(activations, cols)`` when the caller has it already, and may come without
+        the activations, with each map's maximum in ``channel_max`` (for the hover text)."""
+        if activations is None and coloured is None:
+            activations, channel_max = np.zeros(self.shape, np.float32), None
+        self.activations = activations
+        self.channel_max = channel_max
+        rgba, level = coloured if coloured is not None else colourise(activations, self.cols, self.scale)
         self.image.set_pixels(rgba)
         self.level = level
         self.colorbar.set_level(level)
@@ -96,8 +102,8 @@ class FeatureMapView(QWidget):
         return channel if channel < c else None
 
     def describe(self, channel: int) -> str:
-        values = self.activations[:, :, channel]
-        return f"{self.layer} · channel {channel} · max {float(values.max()):.2f}  (click to enlarge)"
+        top = self.channel_max[channel] if self.channel_max is not None else self.activations[:, :, channel].max()
+        return f"{self.layer} · channel {channel} · max {float(top):.2f}  (click to enlarge)"
 
     def _hover(self, pos: QPointF | None) -> None:
         channel = None if pos is None else self.channel_at(pos)
