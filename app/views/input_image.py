@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QLineF, QRectF
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QWidget
 
 from .pixel_image import PixelImage
@@ -12,15 +12,25 @@ from .pixel_image import PixelImage
 _GRID = QColor(62, 69, 80)  # opaque: translucent lines cost ~30× more to paint
 
 
+_grid_cache: dict[tuple[float, ...], list[QRectF]] = {}
+
+
 def _grid(painter: QPainter, target: QRectF) -> None:
-    """A one-device-pixel line between the image's pixels (drawn untransformed: fast)."""
-    painter.setPen(QPen(_GRID, 0))
-    step_x, step_y = target.width() / 28, target.height() / 28
-    xs = [round(target.x() + i * step_x) for i in range(29)]
-    ys = [round(target.y() + i * step_y) for i in range(29)]
-    painter.drawLines(
-        [QLineF(x, ys[0], x, ys[-1]) for x in xs] + [QLineF(xs[0], y, xs[-1], y) for y in ys]
-    )
+    """A one-device-pixel line between the image's pixels: thin filled rectangles, made once per
+    size (filling rectangles paints several times faster than stroking lines)."""
+    line = 1.0 / painter.device().devicePixelRatioF()  # one device pixel, on high-DPI screens too
+    key = (target.x(), target.y(), target.width(), target.height(), line)
+    rects = _grid_cache.get(key)
+    if rects is None:
+        step_x, step_y = target.width() / 28, target.height() / 28
+        xs = [round(target.x() + i * step_x) for i in range(29)]
+        ys = [round(target.y() + i * step_y) for i in range(29)]
+        rects = [QRectF(x, ys[0], line, ys[-1] - ys[0] + line) for x in xs] + [QRectF(xs[0], y, xs[-1] - xs[0] + line, line) for y in ys]
+        _grid_cache.clear()  # one size at a time: the view's
+        _grid_cache[key] = rects
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(_GRID)
+    painter.drawRects(rects)
 
 
 class InputView(PixelImage):
