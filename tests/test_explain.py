@@ -1,4 +1,4 @@
-"""app/explain.py: the step-through's sums, checked against convolutions written out here."""
+"""model/explain.py: the step-through's sums, checked against convolutions written out here."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 import pytest
-from digitscope.app import explain
+from digitscope.model import explain
 from digitscope.model.inference import CnnWeights, Predictor
 from digitscope.model.preprocess import drawing_to_tensor
 from helpers import seven
@@ -138,5 +138,5 @@ def test_strongest_map_and_place():
 def test_no_qt_in_the_arithmetic():
     import subprocess
 
-    code = "import sys, digitscope.app.explain; sys.exit(any(m.startswith('PySide6') for m in sys.modules))"
+    code = "import sys, digitscope.model.explain; sys.exit(any(m.startswith('PySide6') for m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -10,7 +10,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPaintEvent, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from .. import explain
+from ...model import explain
 from .pipeline_strip import ACCENT, BAR, MUTED, PANEL, TOP_BAR
 from .pixel_image import BACKGROUND, TEXT
 from .step_through import MarkedImage, grey, set_text

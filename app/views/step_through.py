@@ -16,7 +16,7 @@ from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
-from .. import explain
+from ...model import explain
 from .feature_maps import map_palette
 from .pipeline_strip import ACCENT, MUTED, TOP_BAR
 from .pixel_image import PixelImage, to_qimage

@@ -16,7 +16,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetricsF, QImage, QPainter, QPaintEvent, QPen, QPixmap, QStaticText, QTransform
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from .. import explain
+from ...model import explain
 from .pipeline_strip import ACCENT, MUTED, PANEL, TOP_BAR
 from .pixel_image import TEXT
 
