@@ -42,11 +42,11 @@ def models_to_compare(models_dir: Path, current: Path | None = None, candidate: 
 
 
 class _Gather(QObject):
-    done = Signal(list, int)  # [(path, label, ModelSummary | str error)], held-out drawings
+    done = Signal(list, int, int)  # [(path, label, ModelSummary | str error)], held-out drawings, generation
 
-    def __init__(self, models: list[tuple[Path, str]], drawings_root: Path | None) -> None:
+    def __init__(self, models: list[tuple[Path, str]], drawings_root: Path | None, generation: int) -> None:
         super().__init__()
-        self.models, self.drawings_root = models, drawings_root
+        self.models, self.drawings_root, self.generation = models, drawings_root, generation
 
     @Slot()
     def run(self) -> None:
@@ -65,7 +65,7 @@ class _Gather(QObject):
                 rows.append((path, label, summarise(path, x, y)))
             except Exception as exc:  # a damaged model is a row with its reason, not a failed dialog
                 rows.append((path, label, f"cannot be read: {exc}"))
-        self.done.emit(rows, 0 if y is None else int(len(y)))
+        self.done.emit(rows, 0 if y is None else int(len(y)), self.generation)
 
 
 class ModelComparisonDialog(QDialog):
@@ -78,8 +78,10 @@ class ModelComparisonDialog(QDialog):
         self.setWindowTitle("Compare trained models")
         self.drawings_root = drawings_root
         self.rows: list[tuple[Path, str, Any]] = []
-        self._thread: QThread | None = None
-        self._job: _Gather | None = None
+        # every measuring thread until it has finished (a QThread destroyed while it runs aborts);
+        # only the newest one's figures are shown
+        self._jobs: list[tuple[QThread, _Gather]] = []
+        self._generation = 0
         self.status = QLabel("Measuring…")
         self.status.setWordWrap(True)
         self.table = QTableWidget(0, len(COLUMNS))
@@ -113,21 +115,25 @@ class ModelComparisonDialog(QDialog):
 
     def refresh(self, models: list[tuple[Path, str]]) -> None:
         """Measure ``models`` ((path, label) pairs) in the background, then show them."""
-        if self._thread is not None and self._thread.isRunning():
-            self._thread.quit()
-            self._thread.wait()
+        self._jobs = [(t, j) for t, j in self._jobs if not t.isFinished()]
+        self._generation += 1
         self.status.setText(f"Measuring {len(models)} models…")
-        self._thread = QThread()
-        self._thread.setObjectName("model-comparison")
-        self._job = _Gather(models, self.drawings_root)
-        self._job.moveToThread(self._thread)
-        self._thread.started.connect(self._job.run)
-        self._job.done.connect(self._show)
-        self._job.done.connect(self._thread.quit)
-        self._thread.start()
+        thread = QThread()
+        thread.setObjectName("model-comparison")
+        job = _Gather(models, self.drawings_root, self._generation)
+        job.moveToThread(thread)
+        thread.started.connect(job.run)
+        job.done.connect(self._finished)
+        job.done.connect(thread.quit)
+        self._jobs.append((thread, job))
+        thread.start()
 
     def busy(self) -> bool:
-        return self._thread is not None and self._thread.isRunning()
+        return any(t.isRunning() for t, _ in self._jobs)
+
+    def _finished(self, rows: list[tuple[Path, str, Any]], drawings: int, generation: int) -> None:
+        if generation == self._generation:  # an older measurement, overtaken by a refresh: dropped
+            self._show(rows, drawings)
 
     def _show(self, rows: list[tuple[Path, str, Any]], drawings: int) -> None:
         self.rows = rows
@@ -182,10 +188,14 @@ class ModelComparisonDialog(QDialog):
         self.status.setText(f"{len(rows)} models; my drawings: {held}. Hover a network's name for its layers.")
         self.measured.emit()
 
+    def wait(self) -> None:
+        """Let measurements under way finish (before the app quits)."""
+        for thread, _ in self._jobs:
+            thread.quit()
+            thread.wait()
+
     def closeEvent(self, event: Any) -> None:  # noqa: N802
-        if self._thread is not None:
-            self._thread.quit()
-            self._thread.wait()
+        self.wait()
         super().closeEvent(event)
 
 

@@ -653,6 +653,9 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         for dialog in list(self.details):
             dialog.close()
+        for comparison in (getattr(self, "comparison_dialog", None), getattr(self.retrain_dialog, "comparison", None)):
+            if comparison is not None:
+                comparison.wait()
         if self.pipeline_view is not None:
             self.pipeline_view.close()
         self.worker.stop()

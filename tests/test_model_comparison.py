@@ -121,3 +121,13 @@ def test_summaries_from_metadata_and_drawings(tmp_path, tiny_mnist, capsys):
     assert s.drawings_accuracy == pytest.approx(meta["test_accuracy"])
     assert s.train_curve == [e["accuracy"] for e in meta["history"]]
     assert s.training_seconds == pytest.approx(meta["training_seconds"])
+
+
+def test_a_refresh_overtakes_a_measurement_under_way(qtbot, window):  # noqa: F811
+    table = window.show_model_comparison()  # measuring the bundled model
+    table.refresh([(bundled_model_path(), "again")])  # at once, without waiting for the first
+    shown: list[list[str]] = []
+    table.measured.connect(lambda: shown.append([label for _, label, _ in table.rows]))
+    qtbot.waitUntil(lambda: not table.busy(), timeout=60000)
+    qtbot.wait(50)  # any late result has arrived by now
+    assert shown[-1] == ["again"] and all(labels == ["again"] for labels in shown), "only the newest measurement is shown"
