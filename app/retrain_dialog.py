@@ -223,6 +223,11 @@ class RetrainDialog(QDialog):
         elif self.current_model is not None and arch == "cnn":
             self.fine_tune.setChecked(True)
         numpy_net = arch == "numpy"
+        if numpy_net and self.augment.isEnabled():  # shown off, as it is; the person's choice comes back after
+            self._augment_choice = self.augment.isChecked()
+            self.augment.setChecked(False)
+        elif not numpy_net and not self.augment.isEnabled():
+            self.augment.setChecked(getattr(self, "_augment_choice", True))
         self.augment.setEnabled(not numpy_net)
         self.augment.setToolTip("The NumPy network trains on MNIST as it is" if numpy_net else "Random shifts, tilts, stroke weights and slashed zeros / flagged ones")
         self.batch.setValue(128 if arch == "cnn" else SMALL_BATCH)

@@ -18,12 +18,14 @@ def test_choosing_a_network_fits_the_settings_to_it(window):  # noqa: F811
     assert dialog.architecture() == "cnn" and dialog.fine_tune.isChecked(), "the bundled CNN can be fine-tuned"
     dialog.set_architecture("numpy")
     assert not dialog.fine_tune.isEnabled() and dialog.scratch.isChecked()
-    assert not dialog.augment.isEnabled() and dialog.rate.value() == pytest.approx(0.5) and dialog.batch.value() == 32
+    assert not dialog.augment.isEnabled() and not dialog.augment.isChecked(), "shown off, as it is"
+    assert dialog.rate.value() == pytest.approx(0.5) and dialog.batch.value() == 32
     args = dialog.arguments(Path("out.keras"))
     assert args[args.index("--architecture") + 1] == "numpy"
     assert "--init-model" not in args and "--train-layers" not in args
     assert args[args.index("--augment") + 1] == "off"
     dialog.set_architecture("dense")
+    assert dialog.augment.isEnabled() and dialog.augment.isChecked(), "the choice comes back"
     assert not dialog.fine_tune.isEnabled(), "a Dense network cannot start from the CNN"
     assert dialog.rate.value() == pytest.approx(1e-3) and dialog.batch.value() == 32
     dialog.set_architecture("cnn")
