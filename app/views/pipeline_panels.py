@@ -6,15 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPaintEvent, QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFontMetricsF, QPainter
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ...model import explain
-from .pipeline_strip import ACCENT, BAR, MUTED, PANEL, TOP_BAR
+from .pipeline_strip import ACCENT, BAR, MUTED, TOP_BAR
 from .pixel_image import BACKGROUND, TEXT
 from .step_through import MarkedImage, grey, set_text
-from .sums import NEGATIVE, ReadableRate, number, number_font
+from .sums import NEGATIVE, NumberPanel, number
 
 
 def note(text: str) -> QLabel:
@@ -68,25 +68,16 @@ class InputPanel(QWidget):
             set_text(self.value, f"row {r}, column {c}: {float(self.tensor[r, c]):.3f}")
 
 
-class _Painted(QWidget):
-    """A panel painted from ``data`` (None: ``message``): its labels once into a pixmap per
-    ``static_key()``, then on each reading only its numbers, a row of them as one text."""
+class _Painted(NumberPanel):
+    """A panel painted from ``data`` (None: ``message``), a row of its numbers as one text."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(QSize(600, 300), parent)
         self.data: dict[str, Any] | None = None
-        self.message = ""
-        self.mono = number_font(self.font())
         metrics = QFontMetricsF(self.mono)
         self.char_w = metrics.horizontalAdvance("0")
         self.row_h = max(self.fontMetrics().height(), metrics.height()) + 6
         self.baseline = (self.row_h - metrics.height()) / 2 + metrics.ascent()  # of fixed-width text in a row
-        self._background: QPixmap | None = None
-        self._background_key: tuple = ()
-        self.rate = ReadableRate(self)
-        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(600, 300)
 
     def show_data(self, data: dict[str, Any] | None, message: str = "") -> None:
         """New numbers from a reading (repainted at a readable rate), or None and why."""
@@ -97,36 +88,8 @@ class _Painted(QWidget):
         else:
             self.rate.now()
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
-        p = QPainter(self)
-        if self.data is None:
-            p.fillRect(self.rect(), PANEL)
-            p.setPen(MUTED)
-            p.drawText(self.rect().adjusted(12, 12, -12, -12), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.message)
-        else:
-            ratio = self.devicePixelRatioF()
-            key = (self.width(), self.height(), ratio, *self.static_key())
-            if self._background is None or self._background_key != key:
-                pixmap = QPixmap(int(self.width() * ratio), int(self.height() * ratio))
-                pixmap.setDevicePixelRatio(ratio)
-                painter = QPainter(pixmap)
-                painter.fillRect(self.rect(), PANEL)
-                self.paint_labels(painter)
-                painter.end()
-                self._background, self._background_key = pixmap, key
-            p.drawPixmap(0, 0, self._background)
-            p.setFont(self.mono)
-            self.paint_numbers(p)
-        p.end()
-
-    def static_key(self) -> tuple:
-        return ()
-
-    def paint_labels(self, p: QPainter) -> None:
-        raise NotImplementedError
-
-    def paint_numbers(self, p: QPainter) -> None:
-        raise NotImplementedError
+    def has_numbers(self) -> bool:
+        return self.data is not None
 
     def text(self, p: QPainter, rect: QRectF, text: str, colour: QColor = TEXT, mono: bool = False,
              align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft) -> None:

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap, QPolygonF, QResizeEvent
+from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF, QResizeEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ..mosaic import GAP, ColourScale, colour_mosaic, nice_ceiling
 from .feature_maps import map_palette
-from .pixel_image import BACKGROUND, TEXT, to_qimage
+from .pixel_image import BACKGROUND, TEXT, PaintedOnce, to_qimage
 
 MUTED = QColor("#8b96a5")
 PANEL = QColor("#242a32")
@@ -84,8 +84,7 @@ class PipelineStrip(QWidget):
         self.dense_scale = ColourScale()
         self.boxes: dict[str, QRectF] = {}  # stage → where its image goes
         self._laid_out = QSize()
-        self._background: QPixmap | None = None
-        self._background_key: tuple = ()
+        self._background = PaintedOnce()
         self._gaps: dict[str, tuple] = {}
         self._troughs: tuple = ((), [])  # (the softmax box they were made for, [(label, trough)] a digit)  # stage → (what they were made for, the gaps' rectangles)
         self.arrows: list[QRectF] = []
@@ -239,7 +238,7 @@ class PipelineStrip(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         self.ensure_layout()
         p = QPainter(self)
-        p.drawPixmap(0, 0, self._static())
+        p.drawPixmap(0, 0, self._background.get(self, (self.selected,), self._paint_static))
         for s in STAGES:
             box = self.boxes[s.key]
             if s.key == "softmax":
@@ -252,16 +251,9 @@ class PipelineStrip(QWidget):
                 p.drawText(box.adjusted(4, 4, -4, -4), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.notes[s.key])
         p.end()
 
-    def _static(self) -> QPixmap:
+    def _paint_static(self, p: QPainter) -> None:
         """All that stays while drawing (panels, titles, arrows), painted once per size and selection:
         each reading then only draws its images and bars over it."""
-        ratio = self.devicePixelRatioF()
-        key = (self.width(), self.height(), ratio, self.selected)
-        if self._background is not None and self._background_key == key:
-            return self._background
-        pixmap = QPixmap(int(self.width() * ratio), int(self.height() * ratio))
-        pixmap.setDevicePixelRatio(ratio)
-        p = QPainter(pixmap)
         p.fillRect(self.rect(), BACKGROUND)
         for s in STAGES:
             panel, box = self.panel(s.key), self.boxes[s.key]
@@ -286,9 +278,6 @@ class PipelineStrip(QWidget):
                 p.fillRect(box, BACKGROUND)
         for s, rect in zip(STAGES[1:], self.arrows):
             self._paint_arrow(p, rect, s.op)
-        p.end()
-        self._background, self._background_key = pixmap, key
-        return pixmap
 
     def _bar_rects(self, box: QRectF, digit: int) -> tuple[QRectF, QRectF]:
         """The softmax stage's label and bar trough for ``digit``."""

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QLinearGradient, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QImage, QLinearGradient, QMouseEvent, QPainter, QPaintEvent, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 BACKGROUND = QColor("#1b1f24")
@@ -30,6 +30,27 @@ def to_qimage(pixels: np.ndarray) -> QImage:
         return image.convertToFormat(QImage.Format.Format_RGB32)
     image = QImage(pixels.data, w, h, pixels.strides[0], QImage.Format.Format_RGBA8888)
     return image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)  # a copy: detached from the NumPy buffer
+
+
+class PaintedOnce:
+    """What stays put while a view updates, painted into one pixmap of the widget's size (at its
+    pixel ratio) and painted again only when the size or ``key`` changes."""
+
+    def __init__(self) -> None:
+        self.pixmap: QPixmap | None = None
+        self.key: tuple = ()
+
+    def get(self, widget: QWidget, key: tuple, paint: Callable[[QPainter], None]) -> QPixmap:
+        ratio = widget.devicePixelRatioF()
+        full = (widget.width(), widget.height(), ratio, *key)
+        if self.pixmap is None or self.key != full:
+            pixmap = QPixmap(int(widget.width() * ratio), int(widget.height() * ratio))
+            pixmap.setDevicePixelRatio(ratio)
+            painter = QPainter(pixmap)
+            paint(painter)
+            painter.end()
+            self.pixmap, self.key = pixmap, full
+        return self.pixmap
 
 
 class PixelImage(QWidget):

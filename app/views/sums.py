@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ...model import explain
 from .pipeline_strip import ACCENT, MUTED, PANEL, TOP_BAR
-from .pixel_image import TEXT
+from .pixel_image import TEXT, PaintedOnce
 
 POSITIVE = QColor("#d64541")
 NEGATIVE = QColor("#366ed6")
@@ -109,31 +109,66 @@ def number_font(base: QFont, factor: float = 1.0) -> QFont:
     return font
 
 
-class WrittenSums(QWidget):
-    """A painted panel of numbers (labels would relayout the dialog on every change).
+class NumberPanel(QWidget):
+    """A painted panel of numbers that change reading after reading (labels would relayout
+    the dialog on every change). What stays while the user draws (titles, labels) is painted
+    once into a pixmap per ``static_key()``; each reading then paints only its numbers, in
+    :attr:`mono` unless it says otherwise. With nothing to show, ``message`` says why."""
 
-    What stays while the user draws (titles, labels) is painted once into a
-    pixmap per ``static_key()``; each reading then paints only its numbers.
-    """
-
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, minimum: QSize, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.step: Any = None
-        self.actual: float | None = None
         self.message = ""
         self.mono = number_font(self.font())
+        self._background = PaintedOnce()
+        self.rate = ReadableRate(self)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(minimum)
+
+    def has_numbers(self) -> bool:
+        """True when there is something to paint (else :attr:`message`)."""
+        raise NotImplementedError
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        p = QPainter(self)
+        if not self.has_numbers():
+            p.fillRect(self.rect(), PANEL)
+            p.setPen(MUTED)
+            p.drawText(self.rect().adjusted(12, 12, -12, -12), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.message)
+        else:
+            p.drawPixmap(0, 0, self._background.get(self, self.static_key(), self._paint_background))
+            p.setFont(self.mono)
+            self.paint_numbers(p)
+        p.end()
+
+    def _paint_background(self, p: QPainter) -> None:
+        p.fillRect(self.rect(), PANEL)
+        self.paint_labels(p)
+
+    def static_key(self) -> tuple:
+        """What the labels painted once depend on."""
+        return ()
+
+    def paint_labels(self, p: QPainter) -> None:
+        raise NotImplementedError
+
+    def paint_numbers(self, p: QPainter) -> None:
+        raise NotImplementedError
+
+
+class WrittenSums(NumberPanel):
+    """The written-out sum of one step-through position (``step``; None: ``message``)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(QSize(680, 300), parent)
+        self.step: Any = None
+        self.actual: float | None = None
         self.mono_big = number_font(self.font(), 1.25)
         self.mono_key = self.mono.key()
         self.row_h = self.fontMetrics().height() + 4
-        self._background: QPixmap | None = None
-        self._background_key: tuple = ()
         self._metrics: dict[str, tuple[float, float, float]] = {}
-        self.rate = ReadableRate(self)
         self._texts: dict[tuple[str, str], QStaticText] = {}
         self._grids: dict[tuple, QPixmap] = {}
-        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(680, 300)
 
     def set_step(self, step: Any, actual: float | None, message: str = "", live: bool = False) -> None:
         """Show ``step``; ``actual`` is the value the network computed there (for the check mark).
@@ -144,39 +179,8 @@ class WrittenSums(QWidget):
         else:
             self.rate.now()
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
-        p = QPainter(self)
-        if self.step is None:
-            p.fillRect(self.rect(), PANEL)
-            p.setPen(MUTED)
-            p.drawText(self.rect().adjusted(12, 12, -12, -12), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.message)
-        else:
-            p.drawPixmap(0, 0, self._static())
-            self.paint_numbers(p)
-        p.end()
-
-    def _static(self) -> QPixmap:
-        ratio = self.devicePixelRatioF()
-        key = (self.width(), self.height(), ratio, *self.static_key())
-        if self._background is None or self._background_key != key:
-            pixmap = QPixmap(int(self.width() * ratio), int(self.height() * ratio))
-            pixmap.setDevicePixelRatio(ratio)
-            p = QPainter(pixmap)
-            p.fillRect(self.rect(), PANEL)
-            self.paint_labels(p)
-            p.end()
-            self._background, self._background_key = pixmap, key
-        return self._background
-
-    def static_key(self) -> tuple:
-        """What the labels painted once depend on."""
-        raise NotImplementedError
-
-    def paint_labels(self, p: QPainter) -> None:
-        raise NotImplementedError
-
-    def paint_numbers(self, p: QPainter) -> None:
-        raise NotImplementedError
+    def has_numbers(self) -> bool:
+        return self.step is not None
 
     def cells(self, p: QPainter, x: float, y: float, values: np.ndarray, colours: np.ndarray, cell: QSize, fmt: str,
               font: QFont | None = None, keep: bool = False) -> None:
