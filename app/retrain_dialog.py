@@ -46,13 +46,11 @@ from PySide6.QtWidgets import (
 )
 
 from ..model.my_drawings import DrawingStore
+from ..model.train_run import DEFAULT_RATES
 from .mosaic import nice_ceiling
 from .training_process import TrainingRun
 
-FINE_TUNE_RATE = 3e-4
-SCRATCH_RATE = 1e-3
-#: The NumPy network's plain SGD step, and the small networks' batch (see ``model.train_run.DEFAULT_RATES``).
-NUMPY_RATE, SMALL_BATCH = 0.5, 32
+FINE_TUNE_RATE = 3e-4  # from scratch: each network's own rate (DEFAULT_RATES)
 NETWORKS = (
     ("cnn", "CNN (the app's network)"),
     ("dense", "Dense network (Keras)"),
@@ -154,7 +152,7 @@ class RetrainDialog(QDialog):
         self.epochs.setValue(12)
         self.batch = QSpinBox()
         self.batch.setRange(8, 4096)
-        self.batch.setValue(128)
+        self.batch.setValue(DEFAULT_RATES["cnn"][1])
         form.addRow("Epochs", self.epochs)
         form.addRow("Batch size", self.batch)
         self.fine_tune = QRadioButton("Fine-tune the current model")
@@ -177,7 +175,7 @@ class RetrainDialog(QDialog):
         self.rate.setDecimals(5)
         self.rate.setRange(1e-5, 5.0)
         self.rate.setSingleStep(1e-4)
-        self.rate.setValue(FINE_TUNE_RATE if self.fine_tune.isChecked() else SCRATCH_RATE)
+        self.rate.setValue(FINE_TUNE_RATE if self.fine_tune.isChecked() else DEFAULT_RATES["cnn"][0])
         self.layers.setEnabled(self.fine_tune.isChecked())
         form.addRow("Learning rate", self.rate)
         self.augment = QCheckBox("MNIST made to look drawn")
@@ -230,7 +228,7 @@ class RetrainDialog(QDialog):
             self.augment.setChecked(getattr(self, "_augment_choice", True))
         self.augment.setEnabled(not numpy_net)
         self.augment.setToolTip("The NumPy network trains on MNIST as it is" if numpy_net else "Random shifts, tilts, stroke weights and slashed zeros / flagged ones")
-        self.batch.setValue(128 if arch == "cnn" else SMALL_BATCH)
+        self.batch.setValue(DEFAULT_RATES[arch][1])
         self.rate.setDecimals(3 if numpy_net else 5)
         self.rate.setSingleStep(0.05 if numpy_net else 1e-4)
         self._start_changed(self.fine_tune.isChecked())
@@ -338,10 +336,8 @@ class RetrainDialog(QDialog):
             plot.setXRange(*wanted["epochs"], padding=0.02)
 
     def _start_changed(self, fine_tune: bool) -> None:
-        if self.architecture() == "numpy":
-            self.rate.setValue(NUMPY_RATE)
-        else:
-            self.rate.setValue(FINE_TUNE_RATE if fine_tune else SCRATCH_RATE)
+        arch = self.architecture()
+        self.rate.setValue(FINE_TUNE_RATE if fine_tune and arch != "numpy" else DEFAULT_RATES[arch][0])
         self.layers.setEnabled(fine_tune and self.architecture() == "cnn")
         if not self.busy():
             self._preset_axes()

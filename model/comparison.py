@@ -56,23 +56,22 @@ class ModelSummary:
         return float(self.train_curve[-1]) - float(self.val_curve[-1])
 
 
+def _chain(metadata: dict[str, Any]) -> list[dict[str, Any]]:
+    """A model's metadata, then that of each model it was fine-tuned from (``base_model``)."""
+    out = []
+    while isinstance(metadata, dict):
+        out.append(metadata)
+        metadata = metadata.get("base_model")
+    return out
+
+
 def _base_epochs(metadata: dict[str, Any]) -> int:
-    total, base = 0, metadata.get("base_model")
-    while isinstance(base, dict):
-        total += int(base.get("epochs") or 0)
-        base = base.get("base_model")
-    return total
+    return sum(int(base.get("epochs") or 0) for base in _chain(metadata)[1:])
 
 
 def _chain_seconds(metadata: dict[str, Any]) -> float | None:
-    total, seen = 0.0, False
-    while isinstance(metadata, dict):
-        seconds = metadata.get("training_seconds")
-        if isinstance(seconds, (int, float)):
-            total += float(seconds)
-            seen = True
-        metadata = metadata.get("base_model")
-    return total if seen else None
+    seconds = [float(m["training_seconds"]) for m in _chain(metadata) if isinstance(m.get("training_seconds"), (int, float))]
+    return sum(seconds) if seconds else None
 
 
 def summarise(path: str | Path, drawings: np.ndarray | None = None, labels: np.ndarray | None = None, predictor: Any = None) -> ModelSummary:

@@ -83,7 +83,7 @@ class DenseWeights:
             if act == "relu":
                 np.maximum(a, 0.0, out=a)
             elif act == "sigmoid":
-                a = 1.0 / (1.0 + np.exp(-np.clip(a, -40, 40)))
+                a = sigmoid(a)
             hidden.append(a)
         kernel, bias, _ = self.layers[-1]
         return _softmax(a @ kernel + bias), hidden
@@ -151,6 +151,11 @@ def cnn_forward_batch(w: CnnWeights, x: np.ndarray) -> np.ndarray:
     a2 = np.maximum(col2.reshape(n * 576, 288) @ w.w2 + w.b2, 0.0).reshape(n, 24, 24, 64)
     h = np.maximum(_pool(a2).reshape(n, -1) @ w.w3 + w.b3, 0.0)
     return _softmax(h @ w.w4 + w.b4)
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """The logistic function, clipped so exp never overflows."""
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:

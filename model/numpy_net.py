@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .inference import sigmoid
 from .training import ProgressFn, StopFn, TrainConfig, TrainingCancelled
 
 #: Plain SGD on the batch-mean cross-entropy; large enough for sigmoid units to learn in a few epochs.
@@ -49,10 +50,6 @@ class MlpParams:
     @property
     def count(self) -> int:
         return sum(a.size for a in self.as_list())
-
-
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
 
 
 def forward(p: MlpParams, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
