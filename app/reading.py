@@ -3,11 +3,11 @@
 While a stroke is drawn, the GUI thread is busy with events and painting. A
 reading done in a thread of the same process has to share the interpreter
 lock with it, which made each reading 3–4× slower than on its own. So the
-reading worker hands the work to a :class:`ReadingProcess`: a child process
-with its own interpreter that preprocesses, runs the network and colours the
-feature-map mosaics, then sends back finished arrays. Until the child is
-ready, or if it ever fails, the worker reads in its own thread
-(:func:`read_drawing`), so nothing depends on the child.
+readings are made by a :class:`ReadingProcess`: a child process with its own
+interpreter that preprocesses, runs the network and colours the feature-map
+mosaics, then sends back finished arrays (the GUI thread drives it, see
+``process_link``). Until the child is ready, or if it ever fails, the reading
+worker's thread reads instead (:func:`read_drawing`), so nothing depends on it.
 
 This module is imported by the child: it must not import Qt.
 """
@@ -111,6 +111,21 @@ class MapColouring:
         return {name: colour_mosaic(acts[name], cols, self.palette, self.scales[name]) for name, cols in self.cols.items() if name in acts}
 
 
+def numpy_weights(predictor: Any) -> Any:
+    """What the reading process needs to read with ``predictor``: its CNN or Dense-network
+    weights as NumPy arrays, or None (no model, or one only Keras can run)."""
+    if predictor is None:
+        return None
+    weights = getattr(predictor, "weights", None)
+    return weights if weights is not None else getattr(predictor, "dense", None)
+
+
+def _numpy_predictor(weights: Any) -> Any:
+    from ..model.inference import DenseWeights, Predictor
+
+    return Predictor(dense=weights) if isinstance(weights, DenseWeights) else Predictor(weights=weights)
+
+
 class ReaderGone(RuntimeError):
     """The reading process died, hung or could not start."""
 
@@ -118,8 +133,10 @@ class ReaderGone(RuntimeError):
 class ReadingProcess:
     """A child process that reads drawings. Use it from one thread only.
 
-    ``set_weights`` sends a model's CNN weights; ``ready()`` says whether the
-    child has them; ``read`` sends one drawing and waits for its reading.
+    ``set_weights`` sends a model's NumPy weights (see :func:`numpy_weights`);
+    ``ready()`` says whether the child has them; ``read`` sends one drawing and
+    waits for its reading, or ``send_read`` sends it and ``answers`` collects the
+    readings that have come back (for an event loop watching ``fileno()``).
     """
 
     def __init__(self, prepare: Any = None) -> None:
@@ -134,6 +151,7 @@ class ReadingProcess:
             child.close()
         self._generation = 0
         self._ready = -1
+        self._answers: list[Reading] = []
         self._sender: threading.Thread | None = None
 
     @property
@@ -141,7 +159,7 @@ class ReadingProcess:
         return self._proc.pid
 
     def set_weights(self, weights: Any) -> None:
-        """Read with these CNN weights from now on (``ready()`` is False until the child has them).
+        """Read with these weights from now on (``ready()`` is False until the child has them).
 
         Sent from a helper thread: the child takes a second to start, and a
         5 MB message blocks until it reads it; the caller reads in-thread meanwhile.
@@ -153,7 +171,7 @@ class ReadingProcess:
         self._sender.start()
 
     def set_compare(self, weights: Any) -> None:
-        """Also read each drawing with these CNN weights (a compared model); None stops it."""
+        """Also read each drawing with these weights (a compared model); None stops it."""
         self._join_sender()
         self._send(("compare", weights))
 
@@ -170,39 +188,64 @@ class ReadingProcess:
 
     def ready(self) -> bool:
         """True when the child holds the latest weights (does not block)."""
+        self._take_waiting()
+        return self._ready == self._generation
+
+    def fileno(self) -> int:
+        """The pipe's end, readable when the child has sent something (for an event loop)."""
+        return self._conn.fileno()
+
+    def _take_waiting(self) -> None:
+        """Take every message the child has sent so far, without blocking."""
         try:
-            while self._ready != self._generation and self._conn.poll(0):
-                kind, generation = self._conn.recv()
+            while self._conn.poll(0):
+                kind, payload = self._conn.recv()
                 if kind == "ready":
-                    self._ready = generation
+                    self._ready = payload
+                elif kind == "reading":
+                    self._answers.append(payload)
+                else:
+                    raise ReaderGone(f"the reading process sent {kind!r}")
         except (EOFError, OSError) as exc:
             raise ReaderGone(f"the reading process stopped: {exc}") from exc
-        return self._ready == self._generation
 
     @property
     def current(self) -> bool:
         """Whether the child held the latest weights when last asked (does not poll)."""
         return self._ready == self._generation
 
-    def read(
-        self, seq: int, source: Drawing | np.ndarray, timeout: float = 3.0, saliency: bool = False, keep: frozenset[str] | None = None
-    ) -> Reading:
-        """The reading of one drawing; raises ReaderGone if the child does not answer in time.
+    def send_read(self, seq: int, source: Drawing | np.ndarray, saliency: bool = False, keep: frozenset[str] | None = None) -> None:
+        """Ask for the reading of one drawing, without waiting (``answers`` brings it).
 
         ``keep`` names the activations to send back whole (None: all of them); the others stay
         in the child and only each map's maximum comes back (``Reading.channel_max``). The
         whole set is about 270 KB, which costs every reading a millisecond or more in the pipe."""
-        self._join_sender()  # done already: the child only reports ready once it has the weights
+        self._join_sender()  # done already once ready(): the child reports ready only after the weights
         self._send(("read", seq, source, saliency, keep))
-        try:
-            if not self._conn.poll(timeout):
+
+    def answers(self) -> list[Reading]:
+        """The readings that have arrived since last asked, oldest first (does not block)."""
+        self._take_waiting()
+        out, self._answers = self._answers, []
+        return out
+
+    def read(
+        self, seq: int, source: Drawing | np.ndarray, timeout: float = 3.0, saliency: bool = False, keep: frozenset[str] | None = None
+    ) -> Reading:
+        """The reading of one drawing (see ``send_read``), waited for; raises ReaderGone if the
+        child does not answer in time. Older answers still on their way are dropped."""
+        self.send_read(seq, source, saliency, keep)
+        deadline = time.monotonic() + timeout
+        while True:
+            for reading in self.answers():
+                if reading.seq == seq:
+                    return reading
+            try:
+                arrived = self._conn.poll(max(0.0, deadline - time.monotonic()))
+            except (EOFError, OSError) as exc:
+                raise ReaderGone(f"the reading process stopped: {exc}") from exc
+            if not arrived:
                 raise ReaderGone(f"the reading process did not answer in {timeout:.0f} s")
-            kind, reading = self._conn.recv()
-        except (EOFError, OSError) as exc:
-            raise ReaderGone(f"the reading process stopped: {exc}") from exc
-        if kind != "reading" or reading.seq != seq:
-            raise ReaderGone(f"the reading process answered out of turn ({kind})")
-        return reading
 
     def close(self, timeout: float = 1.0) -> None:
         """Stop the child (politely, then by force)."""
@@ -228,7 +271,7 @@ class ReadingProcess:
 
 def serve(conn: Any, prepare: Any) -> None:
     """The child's loop: weights in, readings out, until told to stop or the parent goes."""
-    from ..model.inference import Predictor, limit_blas_threads
+    from ..model.inference import limit_blas_threads
 
     limit_blas_threads()
     predictor = None
@@ -243,10 +286,10 @@ def serve(conn: Any, prepare: Any) -> None:
             return
         if kind == "weights":
             _, generation, weights = message
-            predictor = Predictor(weights=weights)
+            predictor = _numpy_predictor(weights)
             conn.send(("ready", generation))
         elif kind == "compare":
-            compare = Predictor(weights=message[1]) if message[1] is not None else None
+            compare = _numpy_predictor(message[1]) if message[1] is not None else None
         elif kind == "read":
             _, seq, source, saliency, keep = message
             reading = prepare_reading(read_drawing(seq, source, predictor, saliency), prepare)

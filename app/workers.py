@@ -1,6 +1,7 @@
 """Background work: loading a model, and reading drawings with it.
 
-Both run in ``QThread``s and talk to the GUI through signals only. Inference
+Both run in ``QThread``s and talk to the GUI through signals only (readings
+made in the child process come through the GUI's event loop instead). Inference
 requests coalesce: the GUI posts the latest drawing; the worker always
 computes the newest one it has and drops any it never got to, so a fast
 stroke never builds a backlog.
@@ -17,7 +18,8 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
 from ..model.drawing import Drawing
-from .reading import Reading, ReaderGone, ReadingProcess, prepare_reading, read_drawing
+from .process_link import ProcessLink
+from .reading import Reading, ReaderGone, numpy_weights, prepare_reading, read_drawing
 
 __all__ = ["InferenceWorker", "ModelLoader", "Reading", "read_drawing"]
 
@@ -80,9 +82,10 @@ class _LoadJob(QObject):
 class InferenceWorker(QObject):
     """Reads the latest drawing with the current model, off the GUI thread.
 
-    With ``use_process`` the reading itself runs in a child process (see
-    :mod:`.reading`) once that is ready; this thread then only waits for it,
-    without holding the interpreter lock the GUI needs.
+    With ``use_process`` the reading runs in a child process once it is ready,
+    driven from the GUI thread's event loop (see :mod:`.process_link`). Until
+    then, for a model only Keras can run, or if the child ever fails, this
+    worker's thread reads instead.
     """
 
     ready = Signal(object)  # Reading
@@ -91,19 +94,19 @@ class InferenceWorker(QObject):
     def __init__(self, use_process: bool = False) -> None:
         super().__init__()
         self.use_process = use_process
-        self._process: ReadingProcess | None = None
-        self._process_predictor: Any = None
-        self._process_compare: Any = None  # the compared model the child reads with
+        self._link: ProcessLink | None = None  # lives in the GUI thread, like its caller
+        self._link_reads_model = False
+        self._retired_link: ProcessLink | None = None
         self._lock = threading.Lock()
         self._pending: tuple[int, Drawing | np.ndarray] | None = None
         self._predictor: Any = None
         self._busy = False
         self._seq = 0
-        #: Optional pure-NumPy work done on each reading in this thread (set before readings start).
+        #: Optional pure-NumPy work done on each reading where it is made (set before readings start).
         self.prepare: Any = None
         #: Also compute saliency (gradient × input) for each drawing read.
         self.saliency = False
-        #: A second model whose probabilities come with each reading (read in this thread).
+        #: A second model whose probabilities come with each reading.
         self.compare_predictor: Any = None
         #: Activations a view needs whole (e.g. an enlarged map); the reading process sends only
         #: these, and each map's maximum (readings made in this thread keep everything).
@@ -121,18 +124,63 @@ class InferenceWorker(QObject):
         """Use ``predictor`` from now on (the last drawing is read again by the caller)."""
         with self._lock:
             self._predictor = predictor
+        if self._link is not None:
+            self._link_reads_model = self._link.use(predictor)
 
     def submit(self, source: Drawing | np.ndarray) -> int:
-        """Queue a drawing (or image) for reading, replacing any not yet started. Returns its number."""
+        """Queue a drawing (or image) for reading, replacing any not yet started. Returns its number.
+        Call from the GUI thread."""
         with self._lock:
             self._seq += 1
             seq = self._seq
+        if self._child_can_read():
+            with self._lock:
+                self._pending = None  # older than this one: not worth reading
+            self._link.submit(seq, source, self.saliency, self.keep_activations, self.compare_predictor)
+        else:
+            self._submit_to_thread(seq, source)
+        return seq
+
+    def _submit_to_thread(self, seq: int, source: Drawing | np.ndarray) -> None:
+        with self._lock:
             self._pending = (seq, source)
             wake = not self._busy
             self._busy = True
         if wake:
             self._wake.emit()
-        return seq
+
+    def _child_can_read(self) -> bool:
+        """Whether the child reads this drawing (starting it on the first drawing with a model)."""
+        if not self.use_process:
+            return False
+        if self._link is None:
+            if numpy_weights(self._predictor) is None:
+                return False
+            try:
+                self._link = ProcessLink(self.prepare)
+            except ReaderGone as exc:
+                self._child_failed(str(exc), [])
+                return False
+            # direct: both are emitted in the GUI thread; this object lives in the worker thread
+            direct = Qt.ConnectionType.DirectConnection
+            self._link.reading.connect(self.ready.emit, direct)
+            self._link.failed.connect(self._child_failed, direct)
+            self._link_reads_model = self._link.use(self._predictor)
+        compare = self.compare_predictor
+        if compare is not None and numpy_weights(compare) is None:
+            return False  # the child cannot read it: read both here
+        return self._link_reads_model and self._link.ready()
+
+    def _child_failed(self, why: str, jobs: list) -> None:
+        print(f"digitscope: {why}; reading in a thread from now on", file=sys.stderr)
+        self.use_process = False
+        self._close_link()
+        if jobs:  # the newest drawing the child never answered, under its own number
+            seq, source = jobs[-1][:2]
+            with self._lock:
+                newer = self._pending is not None and self._pending[0] > seq
+            if not newer:
+                self._submit_to_thread(seq, source)
 
     @Slot()
     def _drain(self) -> None:
@@ -143,58 +191,34 @@ class InferenceWorker(QObject):
                 if job is None:
                     self._busy = False
                     return
-            reading = self._read_in_process(job, predictor)
-            if reading is None:
-                reading = prepare_reading(read_drawing(job[0], job[1], predictor, self.saliency), self.prepare)
+            reading = prepare_reading(read_drawing(job[0], job[1], predictor, self.saliency), self.prepare)
             other = self.compare_predictor
-            if other is not None and reading.prediction is not None and reading.compare is None:
-                # not read by the child (no child, or a model without CNN weights): read it here
+            if other is not None and reading.prediction is not None:
                 try:
                     reading.compare = other.predict(reading.tensor).probabilities
                 except Exception:  # the compared model failing must not stop the readings
                     reading.compare = None
             self.ready.emit(reading)
 
-    def _read_in_process(self, job: tuple[int, Drawing | np.ndarray], predictor: Any) -> Reading | None:
-        """The reading from the child process, or None to read here (no model yet, child not
-        ready yet, or gone: then this thread reads from now on)."""
-        weights = getattr(predictor, "weights", None)
-        if not self.use_process or weights is None:
-            return None
-        try:
-            if self._process is None:
-                self._process = ReadingProcess(self.prepare)
-            if self._process_predictor is not predictor:
-                self._process.set_weights(weights)
-                self._process_predictor = predictor
-            if not self._process.ready():
-                return None
-            other = self.compare_predictor
-            if self._process_compare is not other:
-                self._process.set_compare(getattr(other, "weights", None))
-                self._process_compare = other
-            return self._process.read(job[0], job[1], saliency=self.saliency, keep=self.keep_activations)
-        except ReaderGone as exc:
-            print(f"digitscope: {exc}; reading in a thread from now on", file=sys.stderr)
-            self._close_process()
-            self.use_process = False
-            return None
-
     @property
     def process_pid(self) -> int | None:
         """The reading process's id while it runs (for tests and diagnostics)."""
-        return self._process.pid if self._process is not None else None
+        return self._link.pid if self._link is not None else None
 
     def process_ready(self) -> bool:
-        """True once readings come from the child process (call only while no reading runs)."""
-        return self._process is not None and self._process.current
+        """True once readings come from the child process (GUI thread)."""
+        return self._link is not None and self._link_reads_model and self._link.ready()
 
-    def _close_process(self) -> None:
-        process, self._process, self._process_predictor, self._process_compare = self._process, None, None, None
-        if process is not None:
-            process.close()
+    def _close_link(self) -> None:
+        link, self._link, self._link_reads_model = self._link, None, False
+        if link is not None:
+            link.close()
+            # this may run inside the link's own signal: Qt deletes it later, and this
+            # reference keeps Python from deleting it at once
+            self._retired_link = link
+            link.deleteLater()
 
     def stop(self) -> None:
         self._thread.quit()
         self._thread.wait(5000)
-        self._close_process()
+        self._close_link()

@@ -113,7 +113,7 @@ def test_window_reads_in_the_child_and_falls_back_when_it_dies(qtbot, process_wi
 def test_closing_the_window_stops_the_child(qtbot, process_window):
     w = process_window
     wait_for_child(qtbot, w)
-    proc = w.worker._process._proc
+    proc = w.worker._link._process._proc
     w.close()
     assert not proc.is_alive()
 
@@ -182,3 +182,48 @@ def test_open_views_get_the_activations_they_need_from_the_child(qtbot, process_
     assert {"conv1", "conv2", "pool", "dense"} <= set(reading.prediction.activations)
     view.close()
     assert w.worker.keep_activations == frozenset()
+
+
+def test_a_hung_child_is_given_up_and_the_thread_reads(qtbot, process_window, monkeypatch):
+    from digitscope.app.process_link import ProcessLink
+
+    monkeypatch.setattr(ProcessLink, "TIMEOUT_MS", 400)  # the link is made on the first reading request
+    w = process_window
+    wait_for_child(qtbot, w)
+    pid = w.worker.process_pid
+    assert _draw_and_settle(qtbot, w, vertical_stroke()).prediction.digit == 1
+    os.kill(pid, signal.SIGSTOP)  # alive, but never answers
+    try:
+        reading = _draw_and_settle(qtbot, w, loop())
+        assert reading.prediction is not None and reading.prediction.digit == 0, "the drawing the child kept is read here"
+        assert w.worker.use_process is False and w.worker.process_pid is None
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # already stopped by the link
+
+
+def test_the_child_reads_dense_networks_too(bundled_predictor):
+    from digitscope.app.reading import numpy_weights
+    from digitscope.model.inference import DenseWeights, Predictor
+
+    rng = np.random.default_rng(3)
+    dense = Predictor(dense=DenseWeights([(rng.normal(0, 0.05, (784, 16)), rng.normal(0, 0.1, 16), "relu"),
+                                          (rng.normal(0, 0.3, (16, 10)), rng.normal(0, 0.1, 10), "softmax")]))
+    assert numpy_weights(dense) is dense.dense and numpy_weights(bundled_predictor) is bundled_predictor.weights
+    process = ReadingProcess(MapColouring({"conv1": 8, "conv2": 8}, _palette()))
+    try:
+        process.set_weights(numpy_weights(dense))
+        _wait_ready(process)
+        remote, local = process.read(1, loop()), read_drawing(1, loop(), dense)
+        np.testing.assert_allclose(remote.prediction.probabilities, local.prediction.probabilities, atol=1e-6)
+        assert remote.prepared == {}, "no conv maps to colour"
+        process.set_weights(numpy_weights(bundled_predictor))  # and a CNN compared with a Dense network
+        _wait_ready(process)
+        process.set_compare(numpy_weights(dense))
+        both = process.read(2, loop())
+        np.testing.assert_allclose(both.compare, local.prediction.probabilities, atol=1e-6)
+        assert both.prediction.digit == 0
+    finally:
+        process.close()
