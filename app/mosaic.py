@@ -68,20 +68,30 @@ def mosaic(activations: np.ndarray, cols: int, gap: int = GAP) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def gap_mask(shape: tuple[int, int, int], cols: int) -> np.ndarray:
-    """True where a mosaic of ``shape`` maps has no map (gaps and empty tiles)."""
-    mask = mosaic(np.ones(shape, np.float32), cols) == 0
-    mask.flags.writeable = False
-    return mask
+def _background(shape: tuple[int, int, int], cols: int, gap: int) -> np.ndarray:
+    """A mosaic of ``shape`` maps in packed pixels, all of them the gap colour."""
+    h, w, c = shape
+    rows = -(-c // cols)
+    blank = np.full((rows * (h + GAP) - GAP, cols * (w + GAP) - GAP), gap, np.uint32)
+    blank.flags.writeable = False
+    return blank
 
 
 def colour_mosaic(activations: np.ndarray, cols: int, palette: Palette, scale: ColourScale | None = None) -> tuple[np.ndarray, float]:
-    """A layer's maps as one (H, W, 4) uint8 RGBA mosaic on the shared scale [0, level], and that level."""
+    """A layer's maps as one (H, W, 4) uint8 RGBA mosaic on the shared scale [0, level], and that level.
+    Gaps and empty tiles are the palette's gap colour."""
     top = float(activations.max())
     level = scale.update(top) if scale is not None else nice_ceiling(top)
-    scaled = mosaic(activations, cols)
-    scaled *= 255.0 / level
+    h, w, c = activations.shape
+    scaled = np.multiply(activations, np.float32(255.0 / level), dtype=np.float32)
     np.clip(scaled, 0, 255, out=scaled)
-    packed = palette.lut.take(scaled.astype(np.uint8))
-    packed[gap_mask(activations.shape, cols)] = palette.gap
-    return packed.view(np.uint8).reshape(*packed.shape, 4), level
+    packed = palette.lut.take(scaled.astype(np.uint8))  # (h, w, c): coloured before laying out
+    out = _background(activations.shape, cols, palette.gap).copy()
+    # the tiles as a (rows, h, cols, w) view of the mosaic: tile (r, k) starts at (r·(h+GAP), k·(w+GAP))
+    step_y, step_x = out.strides
+    tiles = np.lib.stride_tricks.as_strided(out, (-(-c // cols), h, cols, w), ((h + GAP) * step_y, step_y, (w + GAP) * step_x, step_x))
+    full = c // cols
+    tiles[:full] = packed[:, :, : full * cols].reshape(h, w, full, cols).transpose(2, 0, 3, 1)
+    for k in range(full * cols, c):  # a last, partial row
+        tiles[k // cols, :, k % cols, :] = packed[:, :, k]
+    return out.view(np.uint8).reshape(*out.shape, 4), level

@@ -70,3 +70,22 @@ def test_pixel_image_maps_positions_both_ways(qtbot):
     p = view.widget_pos(QPointF(5.5, 2.5))
     back = view.image_pos(p)
     assert (back.x(), back.y()) == pytest.approx((5.5, 2.5))
+
+
+@pytest.mark.parametrize("channels,cols", [(32, 8), (64, 8), (10, 4), (1, 1)])
+def test_coloured_mosaic_is_each_value_looked_up_on_the_shared_scale(channels, cols):
+    from digitscope.app.mosaic import Palette, colour_mosaic
+
+    rng = np.random.default_rng(channels)
+    acts = (np.maximum(rng.normal(0, 1, (7, 5, channels)), 0) * 3).astype(np.float32)
+    palette = Palette(rng.integers(0, 2**32, 256, dtype=np.uint64).astype(np.uint32), 0x0BADF00D)
+    rgba, level = colour_mosaic(acts, cols, palette)
+    assert level == nice_ceiling(float(acts.max()))
+    packed = rgba.view(np.uint32)[:, :, 0]
+    expected = np.full(packed.shape, 0x0BADF00D, np.uint32)  # gaps and empty tiles
+    for k in range(channels):
+        r, c = divmod(k, cols)
+        index = np.clip(acts[:, :, k] * np.float32(255.0 / level), 0, 255).astype(np.uint8)
+        expected[r * (7 + GAP) : r * (7 + GAP) + 7, c * (5 + GAP) : c * (5 + GAP) + 5] = palette.lut[index]
+    np.testing.assert_array_equal(packed, expected)
+    assert rgba.flags.c_contiguous, "handed to QImage as it is"
