@@ -65,19 +65,14 @@ def gradient_x_input(
     k = int(np.argmax(logits)) if digit is None else int(digit)
 
     dh = w.w4[:, k] * (zh > 0)
-    dpooled = (w.w3 @ dh).reshape(12, 12, 64)
-    # max-pooling passes the gradient to the window's maximum (shared among ties)
-    up = np.repeat(np.repeat(pooled, 2, axis=0), 2, axis=1)
-    winners = a2 == up
-    ties = winners.reshape(12, 2, 12, 2, 64).sum(axis=(1, 3))
-    share = np.repeat(np.repeat(dpooled / np.maximum(ties, 1), 2, axis=0), 2, axis=1)
-    dz2 = (share * winners).reshape(576, 64) * (z2 > 0)
-    # positions with no gradient (no ink near them, or no window's maximum) are skipped:
-    # on a drawn digit that is about half of the largest product of the backward pass
-    rows = np.flatnonzero(dz2.any(axis=1))
-    cols2 = np.zeros((576, 288), dtype)
-    cols2[rows] = dz2[rows] @ w.w2.T
-    da1 = _col2im(cols2.reshape(24, 24, 288), np.zeros((26, 26, 32), dtype))
+    dpooled = (w.w3 @ dh).reshape(12, 1, 12, 1, 64)
+    # max-pooling passes the gradient to the window's maximum (shared among ties), and the
+    # ReLU only where it was open; the 2×2 windows as axes 1 and 3, broadcast, not repeated
+    a2w = a2.reshape(12, 2, 12, 2, 64)
+    winners = (a2w == pooled.reshape(12, 1, 12, 1, 64)) & (z2.reshape(12, 2, 12, 2, 64) > 0)
+    ties = winners.sum(axis=(1, 3), keepdims=True, dtype=dtype)
+    dz2 = (winners * (dpooled / np.maximum(ties, 1))).reshape(576, 64)
+    da1 = _col2im((dz2 @ w.w2.T).reshape(24, 24, 288), np.zeros((26, 26, 32), dtype))
     dz1 = da1.reshape(676, 32) * (z1 > 0)
     dx = _col2im((dz1 @ w.w1.T).reshape(26, 26, 9), np.zeros((28, 28, 1), dtype))
     return (dx * x)[:, :, 0].astype(np.float32), k
