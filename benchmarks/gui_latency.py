@@ -13,9 +13,10 @@ GIL with 1,000 Python callbacks a second).
 
 Three designs in the same run (and ours again with View → Show saliency on, comparing two models,
 and with View → How it reads your digit open on a conv1 map's step-through):
-* digitscope: the coalescing reading worker handing each reading to a child
-  process (NumPy forward pass, mosaics coloured there);
-* the same worker reading in its own thread (shares the GIL with the GUI);
+* digitscope: the GUI thread driving a child process that reads the newest
+  drawing whenever it is free (NumPy forward pass, mosaics coloured there);
+* the coalescing reading worker reading in its own thread instead (shares the GIL
+  with the GUI);
 * naive: `model.predict` on each event, in the GUI thread.
 """
 
