@@ -41,7 +41,7 @@ class ProcessLink(QObject):
         self._watchdog = QTimer(self)
         self._watchdog.setSingleShot(True)
         self._watchdog.setInterval(self.TIMEOUT_MS)
-        self._watchdog.timeout.connect(lambda: self._fail(f"the reading process did not answer in {self.TIMEOUT_MS // 1000} s"))
+        self._watchdog.timeout.connect(self._overdue)
         self._model: Any = None  # the predictor whose weights the child reads with
         self._compare: Any = None  # the compared predictor whose weights it has
         self._in_flight: Job | None = None
@@ -103,6 +103,12 @@ class ProcessLink(QObject):
             self._send_next()  # the child reads the next drawing while the GUI shows this one
         for reading in answers:
             self.reading.emit(reading)
+
+    def _overdue(self) -> None:
+        job = self._in_flight
+        self._readable()  # the answer may be waiting behind an event loop that was busy
+        if job is not None and self._in_flight is job:
+            self._fail(f"the reading process did not answer in {self.TIMEOUT_MS / 1000:g} s")
 
     def _fail(self, why: str) -> None:
         if self._process is None:

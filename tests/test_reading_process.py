@@ -227,3 +227,19 @@ def test_the_child_reads_dense_networks_too(bundled_predictor):
         assert both.prediction.digit == 0
     finally:
         process.close()
+
+
+def test_an_answer_waiting_behind_a_busy_event_loop_is_not_taken_for_a_hang(qtbot, process_window):
+    import time
+
+    w = process_window
+    wait_for_child(qtbot, w)
+    pid, link = w.worker.process_pid, w.worker._link
+    w.canvas.set_drawing(loop())
+    time.sleep(0.5)  # the GUI thread busy: the answer waits in the pipe, unread
+    shown = w.latest.seq
+    link._overdue()  # as if the watchdog's timeout were handled before the pipe's notice
+    assert w.latest.seq > shown, "the waiting answer was taken"
+    assert w.worker.use_process and w.worker.process_pid == pid, "the child answered: it is kept"
+    qtbot.waitUntil(lambda: w.latest.seq == w.latest_seq, timeout=10000)
+    assert w.latest.prediction.digit == 0 and w.worker.process_pid == pid
