@@ -1,12 +1,14 @@
 """Feature maps laid out as one coloured mosaic: pure NumPy, no Qt.
 
-Kept free of Qt so the reading process (see :mod:`.reading_process`) can
-colour the maps next to the network, leaving the GUI only finished pixels.
+Kept free of Qt so the reading process (see :mod:`.reading`) can lay out and
+scale the maps next to the network. It sends them as palette indices, one
+byte a pixel (:func:`index_mosaic`): a quarter of the RGBA pixels' bytes
+through the pipe, and Qt colours them on the way to the screen.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -14,12 +16,27 @@ import numpy as np
 GAP = 1  # pixels between the tiles of a mosaic
 
 
+#: Colour levels of a mosaic's index (0 … LEVELS-1); the index GAP_INDEX is the gaps' colour.
+LEVELS = 255
+GAP_INDEX = 255
+
+
 @dataclass(frozen=True)
 class Palette:
-    """A colour map as 256 RGBA pixels packed in uint32, and the packed colour of the gaps."""
+    """A colour map as 256 RGBA pixels packed in uint32, and the packed colour of the gaps.
+
+    ``indexed`` is what a mosaic's indices stand for: the map at ``LEVELS`` evenly spaced
+    levels, then the gap colour at ``GAP_INDEX``."""
 
     lut: np.ndarray
     gap: int
+    indexed: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        levels = self.lut.take(np.round(np.arange(LEVELS) * (len(self.lut) - 1) / (LEVELS - 1)).astype(np.intp))
+        indexed = np.append(levels, np.uint32(self.gap)).astype(np.uint32)
+        indexed.flags.writeable = False
+        object.__setattr__(self, "indexed", indexed)
 
 
 def pack_rgba(r: int, g: int, b: int, a: int = 255) -> int:
@@ -68,30 +85,41 @@ def mosaic(activations: np.ndarray, cols: int, gap: int = GAP) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def _background(shape: tuple[int, int, int], cols: int, gap: int) -> np.ndarray:
-    """A mosaic of ``shape`` maps in packed pixels, all of them the gap colour."""
+def _background(shape: tuple[int, int, int], cols: int) -> np.ndarray:
+    """The index mosaic of ``shape`` maps with nothing in it: all gap."""
     h, w, c = shape
     rows = -(-c // cols)
-    blank = np.full((rows * (h + GAP) - GAP, cols * (w + GAP) - GAP), gap, np.uint32)
+    blank = np.full((rows * (h + GAP) - GAP, cols * (w + GAP) - GAP), GAP_INDEX, np.uint8)
     blank.flags.writeable = False
     return blank
 
 
-def colour_mosaic(activations: np.ndarray, cols: int, palette: Palette, scale: ColourScale | None = None) -> tuple[np.ndarray, float]:
-    """A layer's maps as one (H, W, 4) uint8 RGBA mosaic on the shared scale [0, level], and that level.
-    Gaps and empty tiles are the palette's gap colour."""
+def index_mosaic(activations: np.ndarray, cols: int, scale: ColourScale | None = None) -> tuple[np.ndarray, float]:
+    """A layer's maps as one (H, W) uint8 mosaic of palette indices on the shared scale
+    [0, level] (0 … LEVELS-1; gaps and empty tiles GAP_INDEX), and that level."""
     top = float(activations.max())
     level = scale.update(top) if scale is not None else nice_ceiling(top)
     h, w, c = activations.shape
-    scaled = np.multiply(activations, np.float32(255.0 / level), dtype=np.float32)
-    np.clip(scaled, 0, 255, out=scaled)
-    packed = palette.lut.take(scaled.astype(np.uint8))  # (h, w, c): coloured before laying out
-    out = _background(activations.shape, cols, palette.gap).copy()
+    scaled = np.multiply(activations, np.float32((LEVELS - 1) / level), dtype=np.float32)
+    np.clip(scaled, 0, LEVELS - 1, out=scaled)
+    index = scaled.astype(np.uint8)  # (h, w, c): scaled before laying out
+    out = _background(activations.shape, cols).copy()
     # the tiles as a (rows, h, cols, w) view of the mosaic: tile (r, k) starts at (r·(h+GAP), k·(w+GAP))
     step_y, step_x = out.strides
     tiles = np.lib.stride_tricks.as_strided(out, (-(-c // cols), h, cols, w), ((h + GAP) * step_y, step_y, (w + GAP) * step_x, step_x))
     full = c // cols
-    tiles[:full] = packed[:, :, : full * cols].reshape(h, w, full, cols).transpose(2, 0, 3, 1)
+    tiles[:full] = index[:, :, : full * cols].reshape(h, w, full, cols).transpose(2, 0, 3, 1)
     for k in range(full * cols, c):  # a last, partial row
-        tiles[k // cols, :, k % cols, :] = packed[:, :, k]
-    return out.view(np.uint8).reshape(*out.shape, 4), level
+        tiles[k // cols, :, k % cols, :] = index[:, :, k]
+    return out, level
+
+
+def rgba_of(index: np.ndarray, palette: Palette) -> np.ndarray:
+    """An index mosaic's (H, W, 4) uint8 RGBA pixels."""
+    return palette.indexed.take(index).view(np.uint8).reshape(*index.shape, 4)
+
+
+def colour_mosaic(activations: np.ndarray, cols: int, palette: Palette, scale: ColourScale | None = None) -> tuple[np.ndarray, float]:
+    """:func:`index_mosaic` as (H, W, 4) uint8 RGBA pixels, and its level."""
+    index, level = index_mosaic(activations, cols, scale)
+    return rgba_of(index, palette), level

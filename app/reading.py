@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..model.drawing import Drawing
-from .mosaic import ColourScale, Palette, colour_mosaic
+from .mosaic import ColourScale, Palette, index_mosaic
 
 
 @dataclass
@@ -98,17 +98,18 @@ def trim_activations(reading: Reading, keep: frozenset[str]) -> None:
 
 
 class MapColouring:
-    """The ``prepare`` hook of the live views: each layer's maps as a coloured mosaic,
-    on a per-layer colour scale with hysteresis. Picklable, so the child can run it."""
+    """The ``prepare`` hook of the live views: each layer's maps as one mosaic of palette
+    indices (see :func:`.mosaic.index_mosaic`), on a per-layer colour scale with hysteresis.
+    Picklable, so the child can run it."""
 
     def __init__(self, cols: dict[str, int], palette: Palette) -> None:
         self.cols = cols
-        self.palette = palette
+        self.palette = palette  # what the indices stand for (the views colour them with it)
         self.scales = {name: ColourScale() for name in cols}
 
     def __call__(self, reading: Reading) -> dict[str, tuple[np.ndarray, float]]:
         acts = reading.prediction.activations
-        return {name: colour_mosaic(acts[name], cols, self.palette, self.scales[name]) for name, cols in self.cols.items() if name in acts}
+        return {name: index_mosaic(acts[name], cols, self.scales[name]) for name, cols in self.cols.items() if name in acts}
 
 
 def numpy_weights(predictor: Any) -> Any:

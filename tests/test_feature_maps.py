@@ -74,18 +74,35 @@ def test_pixel_image_maps_positions_both_ways(qtbot):
 
 @pytest.mark.parametrize("channels,cols", [(32, 8), (64, 8), (10, 4), (1, 1)])
 def test_coloured_mosaic_is_each_value_looked_up_on_the_shared_scale(channels, cols):
-    from digitscope.app.mosaic import Palette, colour_mosaic
+    from digitscope.app.mosaic import GAP_INDEX, LEVELS, Palette, colour_mosaic, index_mosaic
 
     rng = np.random.default_rng(channels)
     acts = (np.maximum(rng.normal(0, 1, (7, 5, channels)), 0) * 3).astype(np.float32)
     palette = Palette(rng.integers(0, 2**32, 256, dtype=np.uint64).astype(np.uint32), 0x0BADF00D)
-    rgba, level = colour_mosaic(acts, cols, palette)
+    assert palette.indexed[0] == palette.lut[0] and palette.indexed[LEVELS - 1] == palette.lut[255]
+    assert palette.indexed[GAP_INDEX] == 0x0BADF00D
+    index, level = index_mosaic(acts, cols)
     assert level == nice_ceiling(float(acts.max()))
-    packed = rgba.view(np.uint32)[:, :, 0]
-    expected = np.full(packed.shape, 0x0BADF00D, np.uint32)  # gaps and empty tiles
+    expected = np.full(index.shape, GAP_INDEX, np.uint8)  # gaps and empty tiles
     for k in range(channels):
         r, c = divmod(k, cols)
-        index = np.clip(acts[:, :, k] * np.float32(255.0 / level), 0, 255).astype(np.uint8)
-        expected[r * (7 + GAP) : r * (7 + GAP) + 7, c * (5 + GAP) : c * (5 + GAP) + 5] = palette.lut[index]
-    np.testing.assert_array_equal(packed, expected)
-    assert rgba.flags.c_contiguous, "handed to QImage as it is"
+        tile = np.clip(acts[:, :, k] * np.float32((LEVELS - 1) / level), 0, LEVELS - 1).astype(np.uint8)
+        expected[r * (7 + GAP) : r * (7 + GAP) + 7, c * (5 + GAP) : c * (5 + GAP) + 5] = tile
+    np.testing.assert_array_equal(index, expected)
+    rgba, same_level = colour_mosaic(acts, cols, palette)
+    assert same_level == level and rgba.flags.c_contiguous, "handed to QImage as it is"
+    np.testing.assert_array_equal(rgba.view(np.uint32)[:, :, 0], palette.indexed[expected])
+
+
+def test_index_mosaics_reach_the_screen_in_the_same_colours_as_rgba(qtbot):
+    from digitscope.app.mosaic import index_mosaic, rgba_of
+    from digitscope.app.views.feature_maps import map_colours, map_palette
+    from digitscope.app.views.pixel_image import to_qimage
+
+    acts = (np.maximum(np.random.default_rng(5).normal(0, 1, (24, 24, 64)), 0)).astype(np.float32)
+    index, _ = index_mosaic(acts, 8)
+    for pixels in (index, index[:-3, :-2]):  # a width that is not a multiple of 4, too
+        indexed = to_qimage(pixels, map_colours())
+        direct = to_qimage(rgba_of(np.ascontiguousarray(pixels), map_palette()))
+        assert indexed.format() == direct.format() and indexed.size() == direct.size()
+        assert indexed == direct, "pixel for pixel"

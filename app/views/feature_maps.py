@@ -14,11 +14,11 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
-from ..mosaic import GAP, ColourScale, Palette, colour_mosaic, mosaic, nice_ceiling, pack_rgba
+from ..mosaic import GAP, ColourScale, Palette, colour_mosaic, index_mosaic, mosaic, nice_ceiling, pack_rgba
 from .pixel_image import BACKGROUND, TEXT, ColourBar, PixelImage
 
 COLORMAP = "inferno"
-__all__ = ["GAP", "ColourScale", "FeatureMapView", "colourise", "mosaic", "map_palette", "nice_ceiling"]
+__all__ = ["GAP", "ColourScale", "FeatureMapView", "colourise", "mosaic", "map_colours", "map_palette", "nice_ceiling"]
 
 
 _PALETTE: Palette | None = None
@@ -32,6 +32,18 @@ def map_palette() -> Palette:
         lut = np.ascontiguousarray(rgba, dtype=np.uint8).view(np.uint32).ravel()
         _PALETTE = Palette(lut, pack_rgba(BACKGROUND.red(), BACKGROUND.green(), BACKGROUND.blue()))
     return _PALETTE
+
+
+_COLOURS: tuple[int, ...] | None = None
+
+
+def map_colours() -> tuple[int, ...]:
+    """What the indices of a mosaic (``index_mosaic``) stand for, as Qt's 0xAARRGGBB colours."""
+    global _COLOURS
+    if _COLOURS is None:
+        r, g, b, a = map_palette().indexed.view(np.uint8).reshape(-1, 4).astype(np.uint32).T
+        _COLOURS = tuple(int(v) for v in (a << 24) | (r << 16) | (g << 8) | b)
+    return _COLOURS
 
 
 def colourise(activations: np.ndarray, cols: int, scale: ColourScale | None = None) -> tuple[np.ndarray, float]:
@@ -59,7 +71,7 @@ class FeatureMapView(QWidget):
         self.title.setStyleSheet(f"color: {TEXT.name()}; font-size: 10pt;")
         self.activations: np.ndarray | None = np.zeros(shape, np.float32)
         self.channel_max: np.ndarray | None = None
-        self.image = PixelImage(colourise(self.activations, cols)[0])
+        self.image = PixelImage(index_mosaic(self.activations, cols)[0], colours=map_colours())
         self.image.hoveredAt.connect(self._hover)
         self.image.clickedAt.connect(self._click)
         self.colorbar = ColourBar(map_palette().lut.view(np.uint8).reshape(-1, 4))
@@ -77,14 +89,15 @@ class FeatureMapView(QWidget):
         self, activations: np.ndarray | None, coloured: tuple[np.ndarray, float] | None = None, channel_max: np.ndarray | None = None
     ) -> None:
         """Show (H, W, C) activations (None and no ``coloured``: blank maps); ``coloured`` is
-        ``colourise(activations, cols)`` when the caller has it already, and may come without
+        ``index_mosaic(activations, cols)`` when the caller has it already (or RGBA pixels, as
+        ``colourise`` gives), and may come without
         the activations, with each map's maximum in ``channel_max`` (for the hover text)."""
         if activations is None and coloured is None:
             activations, channel_max = np.zeros(self.shape, np.float32), None
         self.activations = activations
         self.channel_max = channel_max
-        rgba, level = coloured if coloured is not None else colourise(activations, self.cols, self.scale)
-        self.image.set_pixels(rgba)
+        pixels, level = coloured if coloured is not None else index_mosaic(activations, self.cols, self.scale)
+        self.image.set_pixels(pixels)
         self.level = level
         self.colorbar.set_level(level)
 

@@ -15,8 +15,8 @@ from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF, QResizeEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from ..mosaic import GAP, ColourScale, colour_mosaic, nice_ceiling
-from .feature_maps import map_palette
+from ..mosaic import GAP, ColourScale, index_mosaic, nice_ceiling
+from .feature_maps import map_colours
 from .pixel_image import BACKGROUND, TEXT, PaintedOnce, to_qimage
 
 MUTED = QColor("#8b96a5")
@@ -120,15 +120,15 @@ class PipelineStrip(QWidget):
             coloured = prepared.get(key)
             if coloured is None:
                 level = conv2_level if key == "pool" and conv2_level is not None else nice_ceiling(float(acts.max()))
-                coloured = colour_mosaic(acts, MOSAIC_COLS, map_palette(), _Fixed(level))
-            images[key] = to_qimage(coloured[0])
+                coloured = index_mosaic(acts, MOSAIC_COLS, _Fixed(level))
+            images[key] = to_qimage(coloured[0], map_colours())
             grids[key] = acts.shape
             if key == "conv2":
                 conv2_level = coloured[1]
         dense = activations.get("dense")
         if dense is not None and dense.size == DENSE_GRID[0] * DENSE_GRID[1]:
-            rgba, _ = colour_mosaic(dense.reshape(*DENSE_GRID, 1), 1, map_palette(), self.dense_scale)
-            images["dense"] = to_qimage(rgba)
+            index, _ = index_mosaic(dense.reshape(*DENSE_GRID, 1), 1, self.dense_scale)
+            images["dense"] = to_qimage(index, map_colours())
         self.probabilities = None if probabilities is None else np.asarray(probabilities, np.float64)
         if tensor is None:
             notes["input"] = empty

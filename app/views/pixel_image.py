@@ -18,18 +18,38 @@ BACKGROUND = QColor("#1b1f24")
 TEXT = QColor("#d5dae1")
 
 
-def to_qimage(pixels: np.ndarray) -> QImage:
-    """(H, W) uint8 grey or (H, W, 4) uint8 RGBA → a QImage owning a copy of the pixels.
+def to_qimage(pixels: np.ndarray, colours: tuple[int, ...] | None = None) -> QImage:
+    """(H, W) uint8 grey or (H, W, 4) uint8 RGBA → a QImage owning a copy of the pixels; with
+    ``colours`` (256 ``QRgb`` values), (H, W) uint8 are indices into them instead.
 
-    The copy is in one of the raster engine's own formats: drawing a grey or RGBA8888
+    The copy is in one of the raster engine's own formats: drawing a grey, indexed or RGBA8888
     image scaled converts it on every paint, 2-4× the cost of the draw itself."""
     pixels = np.ascontiguousarray(pixels)
     h, w = pixels.shape[:2]
+    if pixels.ndim == 2 and colours is not None:
+        return _indexed_image(w, h, colours, pixels).convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
     if pixels.ndim == 2:
         image = QImage(pixels.data, w, h, pixels.strides[0], QImage.Format.Format_Grayscale8)
         return image.convertToFormat(QImage.Format.Format_RGB32)
     image = QImage(pixels.data, w, h, pixels.strides[0], QImage.Format.Format_RGBA8888)
     return image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)  # a copy: detached from the NumPy buffer
+
+
+_INDEXED: dict[tuple[int, int, tuple[int, ...]], QImage] = {}
+
+
+def _indexed_image(w: int, h: int, colours: tuple[int, ...], index: np.ndarray) -> QImage:
+    """An indexed image of ``index``, its colour table set once per size and colours (setting
+    it costs more than the conversion); GUI thread only."""
+    key = (w, h, colours)
+    image = _INDEXED.get(key)
+    if image is None:
+        if len(_INDEXED) > 16:
+            _INDEXED.clear()
+        image = _INDEXED[key] = QImage(w, h, QImage.Format.Format_Indexed8)
+        image.setColorTable(list(colours))
+    np.frombuffer(image.bits(), np.uint8).reshape(h, image.bytesPerLine())[:, :w] = index
+    return image
 
 
 class PaintedOnce:
@@ -64,11 +84,18 @@ class PixelImage(QWidget):
     hoveredAt = Signal(object)  # QPointF | None
     clickedAt = Signal(QPointF)
 
-    def __init__(self, pixels: np.ndarray, parent: QWidget | None = None, overlay: Callable[[QPainter, QRectF], None] | None = None) -> None:
+    def __init__(
+        self,
+        pixels: np.ndarray,
+        parent: QWidget | None = None,
+        overlay: Callable[[QPainter, QRectF], None] | None = None,
+        colours: tuple[int, ...] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.overlay = overlay
+        self.colours = colours  # (H, W) pixels are indices into these (see ``to_qimage``)
         self.pixels = pixels
-        self._image = to_qimage(pixels)
+        self._image = to_qimage(pixels, colours)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMouseTracking(True)
@@ -76,7 +103,7 @@ class PixelImage(QWidget):
     def set_pixels(self, pixels: np.ndarray) -> None:
         """Show new pixels (same or new size) and repaint."""
         self.pixels = pixels
-        self._image = to_qimage(pixels)
+        self._image = to_qimage(pixels, self.colours)
         self.update()
 
     def target(self) -> QRectF:
