@@ -413,6 +413,7 @@ class MainWindow(QMainWindow):
         if self.pipeline_view is None:
             self.pipeline_view = PipelineView(self)
             self.pipeline_view.finished.connect(lambda _: self._want_activations())
+            self.pipeline_view.needsChanged.connect(self._want_activations)
         self.pipeline_view.show()
         self.pipeline_view.raise_()
         self._want_activations()
@@ -429,7 +430,7 @@ class MainWindow(QMainWindow):
         stay there), and complete the reading on screen with them."""
         wanted = {dialog.layer for dialog in self.details}
         if self.pipeline_view is not None and self.pipeline_view.isVisible():
-            wanted |= {"conv1", "conv2", "pool", "dense"}
+            wanted |= self.pipeline_view.needs()
         self.worker.keep_activations = frozenset(wanted)
         pred = self.latest.prediction if self.latest is not None else None
         if pred is not None and not wanted <= pred.activations.keys() and getattr(self.predictor, "weights", None) is not None:

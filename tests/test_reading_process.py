@@ -175,10 +175,17 @@ def test_open_views_get_the_activations_they_need_from_the_child(qtbot, process_
     assert set(reading.prediction.activations) == {"conv2"}
     dialog.close()
     assert w.worker.keep_activations == frozenset()
-    view = w.show_pipeline()
+    view = w.show_pipeline()  # on conv1's step-through
+    assert w.worker.keep_activations == {"conv1", "pool", "dense"}, "conv2 comes coloured: its values stay in the child"
     assert {"conv1", "conv2", "pool", "dense"} <= set(w.latest.prediction.activations), "the view opens on whole activations"
-    assert view._why_not("conv2") is None
     reading = _draw_and_settle(qtbot, w, loop())
+    assert set(reading.prediction.activations) == {"conv1", "pool", "dense"}
+    assert view.strip.images["conv2"] is not None and view.strip.grids["conv2"] == (24, 24, 64), "the strip's conv2 from its colours"
+    view.select("conv2", 3)  # conv2's step-through needs both layers: the reading on screen is completed at once
+    assert w.worker.keep_activations == {"conv1", "conv2", "pool", "dense"}
+    assert view._why_not("conv2") is None
+    np.testing.assert_array_equal(view.panels["conv2"].data["out"], w.predictor.predict(reading.tensor).activations["conv2"])
+    reading = _draw_and_settle(qtbot, w, vertical_stroke())
     assert {"conv1", "conv2", "pool", "dense"} <= set(reading.prediction.activations)
     view.close()
     assert w.worker.keep_activations == frozenset()

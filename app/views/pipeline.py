@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QDialog, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
@@ -43,6 +44,8 @@ def dark_palette(widget: QWidget) -> None:
 
 class PipelineView(QDialog):
     """The strip of stages and the selected stage's detail, kept up to date by :meth:`show_reading`."""
+
+    needsChanged = Signal()  # the activations it needs (``needs()``) changed
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -92,9 +95,17 @@ class PipelineView(QDialog):
     def selected(self) -> str:
         return self.strip.selected
 
+    def needs(self) -> frozenset[str]:
+        """The activations the view needs whole: the strip's max-pool and dense stages (the conv
+        stages come coloured with the reading) and what the selected stage's detail steps through."""
+        return frozenset({"pool", "dense", *NEEDS.get(self.selected, {})})
+
     def select(self, stage: str, channel: int | None = None) -> None:
         """Show ``stage``'s detail; for conv1, conv2 and max-pool, ``channel`` picks the map."""
+        before = self.needs()
         self.strip.select(stage, channel)
+        if self.needs() != before:
+            self.needsChanged.emit()  # before the detail is shown: the reading on screen is completed first
         self.stack.setCurrentWidget(self.containers[stage])
         panel = self.panels[stage]
         if channel is not None and isinstance(panel, StepThrough):

@@ -15,6 +15,7 @@ from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF, QResizeEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from ...model.architecture import CONV_SHAPES
 from ..mosaic import GAP, ColourScale, index_mosaic, nice_ceiling
 from .feature_maps import map_colours
 from .pixel_image import BACKGROUND, TEXT, PaintedOnce, to_qimage
@@ -115,14 +116,18 @@ class PipelineStrip(QWidget):
         conv2_level = None
         for key in ("conv1", "conv2", "pool"):
             acts = activations.get(key)
-            if acts is None or acts.ndim != 3:
-                continue
             coloured = prepared.get(key)
+            if acts is not None and acts.ndim == 3:
+                shape = acts.shape
+            elif coloured is not None and key in CONV_SHAPES:  # coloured where it was read; the values stayed there
+                shape = CONV_SHAPES[key]
+            else:
+                continue
             if coloured is None:
                 level = conv2_level if key == "pool" and conv2_level is not None else nice_ceiling(float(acts.max()))
                 coloured = index_mosaic(acts, MOSAIC_COLS, _Fixed(level))
             images[key] = to_qimage(coloured[0], map_colours())
-            grids[key] = acts.shape
+            grids[key] = shape
             if key == "conv2":
                 conv2_level = coloured[1]
         dense = activations.get("dense")
