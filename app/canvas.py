@@ -78,7 +78,6 @@ class DrawingCanvas(QWidget):
         self._current: Stroke | None = None
         self._cache: QPixmap | None = None  # the finished strokes, rendered
         self._overlay: tuple[QImage, tuple[float, float, float, float]] | None = None  # e.g. saliency
-        self._overlay_pixmap: tuple[QRectF, QPixmap] | None = None  # the overlay scaled to its place
         self._current_path: QPainterPath | None = None  # the stroke being drawn, grown point by point
         self._erasing = False
         self.eraser_mode = False
@@ -155,9 +154,11 @@ class DrawingCanvas(QWidget):
         in canvas coordinates; None removes it. Used for the saliency map."""
         if image is None and self._overlay is None:
             return
-        self._overlay = None if image is None else (image, rect)
-        self._overlay_pixmap = None
-        self.update()
+        old = self._overlay_target() if self._overlay is not None else None
+        self._overlay = None if image is None else (image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied), rect)
+        new = self._overlay_target() if self._overlay is not None else None
+        dirty = old.united(new) if old is not None and new is not None else old or new
+        self.update(dirty.toAlignedRect().adjusted(-2, -2, 2, 2))  # where the old and the new overlay lie
 
     def _overlay_target(self) -> QRectF:
         _, (x, y, w, h) = self._overlay  # type: ignore[misc]
@@ -275,25 +276,12 @@ class DrawingCanvas(QWidget):
         painter.drawPixmap(0, 0, self._cache)
         sq = self.square()
         if self._overlay is not None:
-            target = self._overlay_target()
+            # scaled as it is painted, by the painter's bilinear filter, only where the paint's
+            # region needs it: cheaper than a scaled copy per overlay, as each reading brings one
             painter.save()
-            painter.setClipRect(sq)
-            if target.width() > 2 * sq.width():
-                # a drawing far larger than the canvas: let the painter scale only what shows
-                painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-                painter.drawImage(target, self._overlay[0])
-            else:
-                if self._overlay_pixmap is None or self._overlay_pixmap[0] != target:
-                    # scaled once per overlay and size, not on every repaint while a stroke is drawn;
-                    # by a painter's bilinear filter: 4× cheaper than QImage.scaled + fromImage
-                    scaled = QPixmap(max(1, round(target.width())), max(1, round(target.height())))
-                    scaled.fill(Qt.GlobalColor.transparent)
-                    into = QPainter(scaled)
-                    into.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-                    into.drawImage(QRectF(scaled.rect()), self._overlay[0])
-                    into.end()
-                    self._overlay_pixmap = (target, scaled)
-                painter.drawPixmap(target.topLeft(), self._overlay_pixmap[1])
+            painter.setClipRect(sq, Qt.ClipOperation.IntersectClip)
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawImage(self._overlay_target(), self._overlay[0])
             painter.restore()
         if self._current and self._current_path is not None:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)

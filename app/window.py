@@ -295,9 +295,16 @@ class MainWindow(QMainWindow):
         if not self.saliency_action.isChecked() or reading.saliency is None or reading.placement is None:
             self.canvas.set_overlay(None)
             return
-        from .views.saliency import saliency_image
+        from .views.saliency import saliency_overlay
 
-        self.canvas.set_overlay(saliency_image(reading.saliency), reading.placement.canvas_rect())
+        overlay = saliency_overlay(reading.saliency)
+        if overlay is None:  # nothing argues either way
+            self.canvas.set_overlay(None)
+            return
+        image, (tx, ty, tw, th) = overlay
+        x0, y0, _, _ = reading.placement.canvas_rect()
+        unit = reading.placement.unit
+        self.canvas.set_overlay(image, (x0 + tx * unit, y0 + ty * unit, tw * unit, th * unit))
 
     def _set_eraser(self, on: bool) -> None:
         self.canvas.eraser_mode = on

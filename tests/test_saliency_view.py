@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from digitscope.app.views.saliency import AGAINST, FOR, saliency_rgba
+from digitscope.app.views.saliency import AGAINST, FOR, saliency_image, saliency_rgba
 from helpers import seven
 from PySide6.QtGui import QColor
 
@@ -27,8 +27,17 @@ def test_saliency_overlays_the_strokes_and_follows_the_drawing(qtbot, settings, 
     qtbot.waitUntil(lambda: w.canvas.overlay is not None, timeout=10000)
     reading = w.latest
     assert reading.saliency is not None and reading.saliency.shape == (28, 28)
-    assert w.canvas.overlay[1] == reading.placement.canvas_rect()
+    x, y, width, height = w.canvas.overlay[1]
+    X, Y, W, H = reading.placement.canvas_rect()
+    assert X <= x and Y <= y and x + width <= X + W + 1e-6 and y + height <= Y + H + 1e-6 and width * height < 0.8 * W * H
     assert orange_pixels(w.canvas) > 20, "the ink is coloured by its saliency"
+    # cut down to what shows, it paints what the whole 28×28 overlay does (but for rounding)
+    cropped = w.canvas.grab().toImage()
+    w.canvas.set_overlay(saliency_image(reading.saliency), reading.placement.canvas_rect())
+    whole = w.canvas.grab().toImage()
+    a, b = (np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine()).astype(int) for img in (cropped, whole))
+    differ = np.abs(a - b)  # the cut-down overlay's pixel grid may sit up to half a screen pixel off
+    assert (differ > 8).mean() < 0.005 and differ.max() <= 48
     # the overlay follows the drawing: undo empties the canvas and removes it
     w.canvas.undo_stack.undo()
     qtbot.waitUntil(lambda: w.canvas.overlay is None, timeout=10000)
@@ -64,6 +73,7 @@ def test_a_drawing_far_larger_than_the_canvas_gets_its_overlay_cheaply(qtbot, se
     huge = Drawing(280, 280, 900, [[(3000.0 * x, 3000.0 * y) for x, y in s] for s in seven().strokes])
     w.canvas.set_drawing(huge)
     qtbot.waitUntil(lambda: w.canvas.overlay is not None, timeout=10000)
-    w.canvas.repaint()  # must not try to scale the overlay to millions of pixels
-    assert w.canvas._overlay_pixmap is None
+    x, y, width, height = w.canvas.overlay[1]
+    assert width > 20 * 280, "the overlay lies far beyond the canvas"
+    w.canvas.repaint()  # scaled only where it shows: not millions of pixels (this took seconds when it was)
     w.close()

@@ -27,6 +27,28 @@ def saliency_rgba(saliency: np.ndarray) -> np.ndarray:
 
 def saliency_image(saliency: np.ndarray) -> QImage:
     """The overlay as a QImage (a copy, independent of the array)."""
-    rgba = np.ascontiguousarray(saliency_rgba(saliency))
+    return _qimage(saliency_rgba(saliency))
+
+
+def saliency_overlay(saliency: np.ndarray) -> tuple[QImage, tuple[int, int, int, int]] | None:
+    """The overlay cut down to the pixels that show, with one transparent pixel around them,
+    and where that lies in the saliency's pixels (x, y, w, h); None when nothing shows.
+
+    Smoothly scaled over its place, it paints what the whole image would (beyond the margin
+    it is transparent either way), at a fraction of the cost: scaling pays per pixel covered."""
+    rgba = saliency_rgba(saliency)
+    alpha = rgba[..., 3]
+    rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
+    if rows.size == 0:
+        return None
+    h, w = alpha.shape
+    y0, y1 = max(int(rows[0]) - 1, 0), min(int(rows[-1]) + 2, h)
+    x0, x1 = max(int(cols[0]) - 1, 0), min(int(cols[-1]) + 2, w)
+    return _qimage(rgba[y0:y1, x0:x1]), (x0, y0, x1 - x0, y1 - y0)
+
+
+def _qimage(rgba: np.ndarray) -> QImage:
+    rgba = np.ascontiguousarray(rgba)
     h, w = rgba.shape[:2]
-    return QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+    # a copy, in the format the raster engine blends from
+    return QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
