@@ -55,7 +55,12 @@ def install(app: Any, window: Any, mode: str) -> None:
         if reading.prediction is None:
             return
         window.readingShown.disconnect(shown)
-        _emit("first_prediction", digit=int(reading.prediction.digit), reader="process" if window.worker.use_process else "thread")
+        _emit(
+            "first_prediction",
+            digit=int(reading.prediction.digit),
+            reader="process" if window.worker.use_process else "thread",
+            tensorflow_imported="tensorflow" in sys.modules,
+        )
         if mode == "quit":
             QTimer.singleShot(0, window.close)
 

@@ -29,14 +29,16 @@ ROOT = Path(__file__).resolve().parents[1]
 EXE = ".exe" if sys.platform == "win32" else ""
 
 
-def launch(cmd: list[str], env: dict[str, str]) -> dict[str, float]:
+def launch(cmd: list[str], env: dict[str, str]) -> dict[str, dict]:
+    """Run ``cmd`` once (it must honour DIGITSCOPE_STARTUP_REPORT=quit); its report lines by
+    event, each with ``t`` in seconds since the launch."""
     t0 = time.time()
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     events = {}
     for line in done.stdout.splitlines():
         if line.startswith("{"):
             doc = json.loads(line)
-            events[doc["event"]] = doc["t"] - t0
+            events[doc["event"]] = dict(doc, t=doc["t"] - t0)
     if "first_prediction" not in events:
         raise SystemExit(f"{cmd[0]}: no first prediction (exit {done.returncode})\n{done.stdout}\n{done.stderr[-2000:]}")
     return events
@@ -66,7 +68,7 @@ def main() -> int:
         for name, cmd in builds.items():
             ev = launch(cmd, env)
             for key in ("shown", "first_prediction"):
-                times[name][key].append(ev[key])
+                times[name][key].append(ev[key]["t"])
     print(f"start-up, median of {args.runs} launches (min-max), platform {env.get('QT_QPA_PLATFORM', 'display')}:")
     print(f"  {'build':<22} {'window shown':>22} {'first prediction':>22}")
     for name, t in times.items():

@@ -21,3 +21,4 @@ def test_the_app_reports_its_window_then_its_first_prediction_and_quits(tmp_path
     assert t0 < shown["t"] <= first["t"] < time.time()
     assert shown["tensorflow_imported"] is False, "the window shows before TensorFlow is imported"
     assert first["digit"] == 7
+    assert first["tensorflow_imported"] is False, "the CNN is read in NumPy: TensorFlow stays out"
