@@ -83,10 +83,7 @@ class _Painted(NumberPanel):
         """New numbers from a reading (repainted at a readable rate), or None and why."""
         had = self.data is not None
         self.data, self.message = data, message
-        if data is not None and had:
-            self.rate.live()
-        else:
-            self.rate.now()
+        self.numbers_changed(data is not None and had)
 
     def has_numbers(self) -> bool:
         return self.data is not None

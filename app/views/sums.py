@@ -129,6 +129,14 @@ class NumberPanel(QWidget):
         """True when there is something to paint (else :attr:`message`)."""
         raise NotImplementedError
 
+    def numbers_changed(self, live: bool) -> None:
+        """Repaint for new numbers: at a readable rate when ``live`` (one reading of the drawing
+        after another, see :class:`ReadableRate`), else at once."""
+        if live:
+            self.rate.live()
+        else:
+            self.rate.now()
+
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         p = QPainter(self)
         if not self.has_numbers():
@@ -174,10 +182,7 @@ class WrittenSums(NumberPanel):
         """Show ``step``; ``actual`` is the value the network computed there (for the check mark).
         ``live``: a new reading of the drawing (repainted at a readable rate, see :class:`ReadableRate`)."""
         self.step, self.actual, self.message = step, actual, message
-        if live and step is not None:
-            self.rate.live()
-        else:
-            self.rate.now()
+        self.numbers_changed(live and step is not None)
 
     def has_numbers(self) -> bool:
         return self.step is not None
