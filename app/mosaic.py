@@ -71,19 +71,6 @@ class ColourScale:
         return self.level
 
 
-def mosaic(activations: np.ndarray, cols: int, gap: int = GAP) -> np.ndarray:
-    """(H, W, C) maps → one (rows·(H+gap)−gap, cols·(W+gap)−gap) image, zeros in the gaps."""
-    h, w, c = activations.shape
-    rows = -(-c // cols)
-    out = np.zeros((rows, h + gap, cols, w + gap), np.float32)
-    tiles = out[:, :h, :, :w]  # (rows, h, cols, w) view
-    full = c // cols
-    tiles[:full] = activations[:, :, : full * cols].reshape(h, w, full, cols).transpose(2, 0, 3, 1)
-    for k in range(full * cols, c):  # a last, partial row
-        tiles[k // cols, :, k % cols, :] = activations[:, :, k]
-    return out.reshape(rows * (h + gap), cols * (w + gap))[: rows * (h + gap) - gap, : cols * (w + gap) - gap]
-
-
 @lru_cache(maxsize=8)
 def _background(shape: tuple[int, int, int], cols: int) -> np.ndarray:
     """The index mosaic of ``shape`` maps with nothing in it: all gap."""
@@ -113,13 +100,3 @@ def index_mosaic(activations: np.ndarray, cols: int, scale: ColourScale | None =
         tiles[k // cols, :, k % cols, :] = index[:, :, k]
     return out, level
 
-
-def rgba_of(index: np.ndarray, palette: Palette) -> np.ndarray:
-    """An index mosaic's (H, W, 4) uint8 RGBA pixels."""
-    return palette.indexed.take(index).view(np.uint8).reshape(*index.shape, 4)
-
-
-def colour_mosaic(activations: np.ndarray, cols: int, palette: Palette, scale: ColourScale | None = None) -> tuple[np.ndarray, float]:
-    """:func:`index_mosaic` as (H, W, 4) uint8 RGBA pixels, and its level."""
-    index, level = index_mosaic(activations, cols, scale)
-    return rgba_of(index, palette), level

@@ -6,19 +6,26 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF
 
-from digitscope.app.views.feature_maps import GAP, mosaic, nice_ceiling
+from digitscope.app.mosaic import GAP_INDEX, LEVELS, Palette, index_mosaic
+from digitscope.app.views.feature_maps import GAP, nice_ceiling
+
+
+def rgba_of(index: np.ndarray, palette: Palette) -> np.ndarray:
+    """An index mosaic's (H, W, 4) uint8 RGBA pixels: what its indices stand for."""
+    return palette.indexed.take(index).view(np.uint8).reshape(*index.shape, 4)
 
 
 @pytest.mark.parametrize("channels,cols", [(32, 8), (64, 8), (10, 4)])
 def test_mosaic_places_each_channel_in_its_tile(channels, cols):
     acts = np.random.default_rng(0).random((5, 6, channels)).astype(np.float32)
-    m = mosaic(acts, cols)
+    m, level = index_mosaic(acts, cols)
     rows = -(-channels // cols)
     assert m.shape == (rows * (5 + GAP) - GAP, cols * (6 + GAP) - GAP)
     for k in range(channels):
         r, c = divmod(k, cols)
-        np.testing.assert_array_equal(m[r * 6 : r * 6 + 5, c * 7 : c * 7 + 6], acts[:, :, k])
-    assert np.isfinite(m).all()
+        tile = (acts[:, :, k] * np.float32((LEVELS - 1) / level)).astype(np.uint8)
+        np.testing.assert_array_equal(m[r * 6 : r * 6 + 5, c * 7 : c * 7 + 6], tile)
+    assert (m[5::6, :] == GAP_INDEX).all() and (m[:, 6::7] == GAP_INDEX).all(), "the gaps"
 
 
 def test_view_maps_positions_to_channels(qtbot):
@@ -47,10 +54,11 @@ def test_colour_scale_rises_at_once_and_falls_only_far():
 
 
 def test_gaps_and_empty_tiles_are_background_not_zero_activation():
-    from digitscope.app.views.feature_maps import colourise
+    from digitscope.app.views.feature_maps import map_palette
     from digitscope.app.views.pixel_image import BACKGROUND
 
-    rgba, level = colourise(np.zeros((4, 4, 6), np.float32), cols=4)
+    index, level = index_mosaic(np.zeros((4, 4, 6), np.float32), cols=4)
+    rgba = rgba_of(index, map_palette())
     assert rgba.shape == (2 * 5 - 1, 4 * 5 - 1, 4)
     bg = [BACKGROUND.red(), BACKGROUND.green(), BACKGROUND.blue(), 255]
     assert rgba[0, 4].tolist() == bg, "the gap between tiles"
@@ -74,8 +82,6 @@ def test_pixel_image_maps_positions_both_ways(qtbot):
 
 @pytest.mark.parametrize("channels,cols", [(32, 8), (64, 8), (10, 4), (1, 1)])
 def test_coloured_mosaic_is_each_value_looked_up_on_the_shared_scale(channels, cols):
-    from digitscope.app.mosaic import GAP_INDEX, LEVELS, Palette, colour_mosaic, index_mosaic
-
     rng = np.random.default_rng(channels)
     acts = (np.maximum(rng.normal(0, 1, (7, 5, channels)), 0) * 3).astype(np.float32)
     palette = Palette(rng.integers(0, 2**32, 256, dtype=np.uint64).astype(np.uint32), 0x0BADF00D)
@@ -89,13 +95,11 @@ def test_coloured_mosaic_is_each_value_looked_up_on_the_shared_scale(channels, c
         tile = np.clip(acts[:, :, k] * np.float32((LEVELS - 1) / level), 0, LEVELS - 1).astype(np.uint8)
         expected[r * (7 + GAP) : r * (7 + GAP) + 7, c * (5 + GAP) : c * (5 + GAP) + 5] = tile
     np.testing.assert_array_equal(index, expected)
-    rgba, same_level = colour_mosaic(acts, cols, palette)
-    assert same_level == level and rgba.flags.c_contiguous, "handed to QImage as it is"
-    np.testing.assert_array_equal(rgba.view(np.uint32)[:, :, 0], palette.indexed[expected])
+    assert index.flags.c_contiguous, "handed to QImage as it is"
+    np.testing.assert_array_equal(rgba_of(index, palette).view(np.uint32)[:, :, 0], palette.indexed[expected])
 
 
 def test_index_mosaics_reach_the_screen_in_the_same_colours_as_rgba(qtbot):
-    from digitscope.app.mosaic import index_mosaic, rgba_of
     from digitscope.app.views.feature_maps import map_colours, map_palette
     from digitscope.app.views.pixel_image import to_qimage
 

@@ -10,7 +10,7 @@ import pytest
 from helpers import loop, vertical_stroke
 from PySide6.QtCore import QSettings
 
-from digitscope.app.mosaic import ColourScale, Palette, colour_mosaic, pack_rgba
+from digitscope.app.mosaic import LEVELS, ColourScale, Palette, index_mosaic, pack_rgba
 from digitscope.app.reading import MapColouring, ReaderGone, ReadingProcess, prepare_reading, read_drawing
 from digitscope.model.drawing import Drawing
 from digitscope.model.modelfile import bundled_model_path
@@ -67,9 +67,9 @@ def test_a_dead_child_is_reported_not_waited_for(bundled_predictor):
 def test_colour_mosaic_scale_follows_the_hysteresis():
     acts = np.zeros((3, 3, 2), np.float32)
     acts[1, 1, 0] = 1.2
-    rgba, level = colour_mosaic(acts, 2, _palette(), ColourScale())
+    index, level = index_mosaic(acts, 2, ColourScale())
     assert level == 1.5
-    assert abs(int(rgba[1, 1, 0]) - 1.2 / 1.5 * 255) <= 1, "a value is coloured by its place on the scale"
+    assert abs(int(index[1, 1]) - 1.2 / 1.5 * (LEVELS - 1)) <= 1, "a value is coloured by its place on the scale"
 
 
 @pytest.fixture

@@ -14,11 +14,11 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
-from ..mosaic import GAP, ColourScale, Palette, colour_mosaic, index_mosaic, mosaic, nice_ceiling, pack_rgba
+from ..mosaic import GAP, ColourScale, Palette, index_mosaic, nice_ceiling, pack_rgba
 from .pixel_image import BACKGROUND, TEXT, ColourBar, PixelImage
 
 COLORMAP = "inferno"
-__all__ = ["GAP", "ColourScale", "FeatureMapView", "colourise", "mosaic", "map_colours", "map_palette", "nice_ceiling"]
+__all__ = ["GAP", "ColourScale", "FeatureMapView", "map_colours", "map_palette", "nice_ceiling"]
 
 
 _PALETTE: Palette | None = None
@@ -44,11 +44,6 @@ def map_colours() -> tuple[int, ...]:
         r, g, b, a = map_palette().indexed.view(np.uint8).reshape(-1, 4).astype(np.uint32).T
         _COLOURS = tuple(int(v) for v in (a << 24) | (r << 16) | (g << 8) | b)
     return _COLOURS
-
-
-def colourise(activations: np.ndarray, cols: int, scale: ColourScale | None = None) -> tuple[np.ndarray, float]:
-    """A layer's maps as one RGBA mosaic on the shared scale [0, level], and that level."""
-    return colour_mosaic(activations, cols, map_palette(), scale)
 
 
 class FeatureMapView(QWidget):
@@ -89,8 +84,7 @@ class FeatureMapView(QWidget):
         self, activations: np.ndarray | None, coloured: tuple[np.ndarray, float] | None = None, channel_max: np.ndarray | None = None
     ) -> None:
         """Show (H, W, C) activations (None and no ``coloured``: blank maps); ``coloured`` is
-        ``index_mosaic(activations, cols)`` when the caller has it already (or RGBA pixels, as
-        ``colourise`` gives), and may come without
+        ``index_mosaic(activations, cols)`` when the caller has it already, and may come without
         the activations, with each map's maximum in ``channel_max`` (for the hover text)."""
         if activations is None and coloured is None:
             activations, channel_max = np.zeros(self.shape, np.float32), None
