@@ -4,7 +4,7 @@ While a stroke is drawn, the GUI thread is busy with events and painting. A
 reading done in a thread of the same process has to share the interpreter
 lock with it, which made each reading 3–4× slower than on its own. So the
 readings are made by a :class:`ReadingProcess`: a child process with its own
-interpreter that preprocesses, runs the network and colours the feature-map
+interpreter that preprocesses, runs the network and lays out the feature-map
 mosaics, then sends back finished arrays (the GUI thread drives it, see
 ``process_link``). Until the child is ready, or if it ever fails, the reading
 worker's thread reads instead (:func:`read_drawing`), so nothing depends on it.
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..model.drawing import Drawing
-from .mosaic import ColourScale, Palette, index_mosaic
+from .mosaic import ColourScale, index_mosaic
 
 
 @dataclass
@@ -36,7 +36,7 @@ class Reading:
     prediction: Any  # model.inference.Prediction | None
     error: str | None = None
     seconds: float = 0.0
-    #: Results of the worker's ``prepare`` hook (e.g. coloured feature maps), made off the GUI thread.
+    #: Results of the worker's ``prepare`` hook (e.g. the feature-map mosaics), made off the GUI thread.
     prepared: dict[str, Any] | None = None
     #: Where the tensor lies on the drawing's canvas (``model.preprocess.Placement``; drawings only).
     placement: Any = None
@@ -85,7 +85,7 @@ def prepare_reading(reading: Reading, prepare: Any) -> Reading:
     if prepare is not None and reading.prediction is not None:
         try:
             reading.prepared = prepare(reading)
-        except Exception:  # the views can colour the maps themselves
+        except Exception:  # the views can lay out the maps themselves
             reading.prepared = None
     return reading
 
@@ -102,9 +102,8 @@ class MapColouring:
     indices (see :func:`.mosaic.index_mosaic`), on a per-layer colour scale with hysteresis.
     Picklable, so the child can run it."""
 
-    def __init__(self, cols: dict[str, int], palette: Palette) -> None:
+    def __init__(self, cols: dict[str, int]) -> None:
         self.cols = cols
-        self.palette = palette  # what the indices stand for (the views colour them with it)
         self.scales = {name: ColourScale() for name in cols}
 
     def __call__(self, reading: Reading) -> dict[str, tuple[np.ndarray, float]]:

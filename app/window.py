@@ -131,10 +131,9 @@ class MainWindow(QMainWindow):
             view.mapClicked.connect(self.show_map_detail)
             view.hovered.connect(self._hover_text)
         from .reading import MapColouring
-        from .views.feature_maps import map_palette
 
         # Runs where the reading is made (thread or child process), never in the GUI thread.
-        self.worker.prepare = MapColouring({name: view.cols for name, view in self.maps.items()}, map_palette())
+        self.worker.prepare = MapColouring({name: view.cols for name, view in self.maps.items()})
         self.probabilities.show_message("Draw a digit")
         self.views_ready = True
         if self.latest is not None:

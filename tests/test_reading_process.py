@@ -10,15 +10,10 @@ import pytest
 from helpers import loop, vertical_stroke
 from PySide6.QtCore import QSettings
 
-from digitscope.app.mosaic import LEVELS, ColourScale, Palette, index_mosaic, pack_rgba
+from digitscope.app.mosaic import LEVELS, ColourScale, index_mosaic
 from digitscope.app.reading import MapColouring, ReaderGone, ReadingProcess, prepare_reading, read_drawing
 from digitscope.model.drawing import Drawing
 from digitscope.model.modelfile import bundled_model_path
-
-
-def _palette() -> Palette:
-    lut = np.arange(256, dtype=np.uint32) * 0x01010101
-    return Palette(lut, pack_rgba(1, 2, 3))
 
 
 def _wait_ready(process: ReadingProcess, timeout: float = 30.0) -> None:
@@ -31,14 +26,14 @@ def _wait_ready(process: ReadingProcess, timeout: float = 30.0) -> None:
 
 
 def test_child_reads_exactly_like_the_thread(bundled_predictor):
-    colouring = MapColouring({"conv1": 8, "conv2": 8}, _palette())
+    colouring = MapColouring({"conv1": 8, "conv2": 8})
     process = ReadingProcess(colouring)
     try:
         process.set_weights(bundled_predictor.weights)
         _wait_ready(process)
         for seq, drawing in enumerate([vertical_stroke(), loop()], start=1):
             remote = process.read(seq, drawing)
-            local = prepare_reading(read_drawing(seq, drawing, bundled_predictor), MapColouring({"conv1": 8, "conv2": 8}, _palette()))
+            local = prepare_reading(read_drawing(seq, drawing, bundled_predictor), MapColouring({"conv1": 8, "conv2": 8}))
             assert remote.seq == seq
             np.testing.assert_allclose(remote.tensor, local.tensor)
             np.testing.assert_allclose(remote.prediction.probabilities, local.prediction.probabilities, atol=1e-6)
@@ -142,7 +137,7 @@ def test_child_reads_with_a_compared_model_and_saliency_too(bundled_predictor):
 
 
 def test_the_child_sends_whole_only_the_activations_asked_for(bundled_predictor):
-    process = ReadingProcess(MapColouring({"conv1": 8, "conv2": 8}, _palette()))
+    process = ReadingProcess(MapColouring({"conv1": 8, "conv2": 8}))
     try:
         process.set_weights(bundled_predictor.weights)
         _wait_ready(process)
@@ -219,7 +214,7 @@ def test_the_child_reads_dense_networks_too(bundled_predictor):
     dense = Predictor(dense=DenseWeights([(rng.normal(0, 0.05, (784, 16)), rng.normal(0, 0.1, 16), "relu"),
                                           (rng.normal(0, 0.3, (16, 10)), rng.normal(0, 0.1, 10), "softmax")]))
     assert numpy_weights(dense) is dense.dense and numpy_weights(bundled_predictor) is bundled_predictor.weights
-    process = ReadingProcess(MapColouring({"conv1": 8, "conv2": 8}, _palette()))
+    process = ReadingProcess(MapColouring({"conv1": 8, "conv2": 8}))
     try:
         process.set_weights(numpy_weights(dense))
         _wait_ready(process)
