@@ -71,7 +71,7 @@ def test_views_update_while_the_stroke_is_in_progress(qtbot, window):
         if window.latest is not None and window.latest.prediction is not None:
             seen.append(
                 (
-                    np.array(window.probabilities.bars.opts["height"], dtype=float),
+                    window.probabilities.bars.heights.copy(),
                     window.input_view.pixels.copy(),
                     window.maps["conv1"].image.pixels.copy(),
                     window.maps["conv2"].image.pixels.copy(),
