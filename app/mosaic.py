@@ -100,3 +100,33 @@ def index_mosaic(activations: np.ndarray, cols: int, scale: ColourScale | None =
         tiles[k // cols, :, k % cols, :] = index[:, :, k]
     return out, level
 
+
+
+class FixedScale(ColourScale):
+    """A colour scale pinned to one level."""
+
+    def __init__(self, level: float) -> None:
+        self.level = level
+
+    def update(self, top: float) -> float:
+        return self.level
+
+
+#: How it reads your digit's max-pool maps: 8 a row, as the window's conv mosaics.
+POOL_COLS = 8
+#: Its 128 dense units, shown as 16 rows of 8.
+DENSE_GRID = (16, 8)
+
+
+def pool_mosaic(pooled: np.ndarray, conv2_level: float | None) -> tuple[np.ndarray, float]:
+    """The max-pooled maps as an index mosaic on conv2's colour scale (they are its maxima),
+    or on their own round top when conv2's is not known."""
+    level = conv2_level if conv2_level is not None else nice_ceiling(float(pooled.max()))
+    return index_mosaic(pooled, POOL_COLS, FixedScale(level))
+
+
+def dense_mosaic(dense: np.ndarray, scale: ColourScale | None = None) -> tuple[np.ndarray, float] | None:
+    """The 128 dense units as a 16×8 index image (None for a layer of another size)."""
+    if dense.size != DENSE_GRID[0] * DENSE_GRID[1]:
+        return None
+    return index_mosaic(dense.reshape(*DENSE_GRID, 1), 1, scale)

@@ -16,8 +16,8 @@ from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Signal
 from ..model.drawing import Drawing
 from .reading import ReaderGone, ReadingProcess, numpy_weights
 
-#: (seq, source, saliency, activations to keep, compared predictor)
-Job = tuple[int, Any, bool, frozenset, Any]
+#: (seq, source, saliency, activations to keep, compared predictor, extra mosaics)
+Job = tuple[int, Any, bool, frozenset, Any, frozenset]
 
 
 class ProcessLink(QObject):
@@ -68,10 +68,12 @@ class ProcessLink(QObject):
         through the pipe: the event loop must run for this to turn True)."""
         return self._process is not None and self._process.current
 
-    def submit(self, seq: int, source: Drawing | Any, saliency: bool, keep: frozenset, compare: Any) -> None:
+    def submit(self, seq: int, source: Drawing | Any, saliency: bool, keep: frozenset, compare: Any,
+               extra: frozenset = frozenset()) -> None:
         """Read this drawing next, replacing any still waiting; ``compare``'s probabilities
-        come with it (it must have NumPy weights, see ``numpy_weights``)."""
-        self._pending = (seq, source, saliency, keep, compare)
+        come with it (it must have NumPy weights, see ``numpy_weights``). ``keep`` and ``extra``:
+        see ``ReadingProcess.send_read``."""
+        self._pending = (seq, source, saliency, keep, compare, extra)
         if self._in_flight is None:
             self._send_next()
 
@@ -80,12 +82,12 @@ class ProcessLink(QObject):
         if job is None or self._process is None:
             return
         self._in_flight = job
-        seq, source, saliency, keep, compare = job
+        seq, source, saliency, keep, compare, extra = job
         try:
             if compare is not self._compare:
                 self._process.set_compare(numpy_weights(compare))
                 self._compare = compare
-            self._process.send_read(seq, source, saliency, keep)
+            self._process.send_read(seq, source, saliency, keep, extra)
         except ReaderGone as exc:
             self._fail(str(exc))
             return

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..model.drawing import Drawing
-from .mosaic import ColourScale, index_mosaic
+from .mosaic import ColourScale, dense_mosaic, index_mosaic, pool_mosaic
 
 
 @dataclass
@@ -80,11 +80,12 @@ def read_drawing(seq: int, source: Drawing | np.ndarray, predictor: Any, salienc
     return reading
 
 
-def prepare_reading(reading: Reading, prepare: Any) -> Reading:
-    """Run ``prepare`` on a reading with a prediction; a failing hook leaves ``prepared`` None."""
+def prepare_reading(reading: Reading, prepare: Any, extra: frozenset[str] = frozenset()) -> Reading:
+    """Run ``prepare(reading, extra)`` on a reading with a prediction; a failing hook leaves
+    ``prepared`` None."""
     if prepare is not None and reading.prediction is not None:
         try:
-            reading.prepared = prepare(reading)
+            reading.prepared = prepare(reading, extra)
         except Exception:  # the views can lay out the maps themselves
             reading.prepared = None
     return reading
@@ -100,15 +101,28 @@ def trim_activations(reading: Reading, keep: frozenset[str]) -> None:
 class MapColouring:
     """The ``prepare`` hook of the live views: each layer's maps as one mosaic of palette
     indices (see :func:`.mosaic.index_mosaic`), on a per-layer colour scale with hysteresis.
-    Picklable, so the child can run it."""
+    Picklable, so the child can run it.
+
+    Asked for (``extra``), it also lays out How it reads your digit's max-pool maps
+    (``mosaic.pool_mosaic``, on conv2's scale) and dense units (``mosaic.dense_mosaic``)."""
+
+    #: The mosaics made only when asked for.
+    EXTRA = frozenset({"pool", "dense"})
 
     def __init__(self, cols: dict[str, int]) -> None:
         self.cols = cols
         self.scales = {name: ColourScale() for name in cols}
+        self.dense_scale = ColourScale()
 
-    def __call__(self, reading: Reading) -> dict[str, tuple[np.ndarray, float]]:
+    def __call__(self, reading: Reading, extra: frozenset[str] = frozenset()) -> dict[str, tuple[np.ndarray, float]]:
         acts = reading.prediction.activations
-        return {name: index_mosaic(acts[name], cols, self.scales[name]) for name, cols in self.cols.items() if name in acts}
+        out = {name: index_mosaic(acts[name], cols, self.scales[name]) for name, cols in self.cols.items() if name in acts}
+        pooled, dense = acts.get("pool"), acts.get("dense")
+        if "pool" in extra and pooled is not None and pooled.ndim == 3:
+            out["pool"] = pool_mosaic(pooled, out["conv2"][1] if "conv2" in out else None)
+        if "dense" in extra and dense is not None and (made := dense_mosaic(dense, self.dense_scale)) is not None:
+            out["dense"] = made
+        return out
 
 
 def numpy_weights(predictor: Any) -> Any:
@@ -214,14 +228,16 @@ class ReadingProcess:
         """Whether the child held the latest weights when last asked (does not poll)."""
         return self._ready == self._generation
 
-    def send_read(self, seq: int, source: Drawing | np.ndarray, saliency: bool = False, keep: frozenset[str] | None = None) -> None:
+    def send_read(self, seq: int, source: Drawing | np.ndarray, saliency: bool = False, keep: frozenset[str] | None = None,
+                  extra: frozenset[str] = frozenset()) -> None:
         """Ask for the reading of one drawing, without waiting (``answers`` brings it).
 
         ``keep`` names the activations to send back whole (None: all of them); the others stay
         in the child and only each map's maximum comes back (``Reading.channel_max``). The
-        whole set is about 270 KB, which costs every reading a millisecond or more in the pipe."""
+        whole set is about 270 KB, which costs every reading a millisecond or more in the pipe.
+        ``extra``: the optional mosaics the ``prepare`` hook is to make too (``MapColouring.EXTRA``)."""
         self._join_sender()  # done already once ready(): the child reports ready only after the weights
-        self._send(("read", seq, source, saliency, keep))
+        self._send(("read", seq, source, saliency, keep, extra))
 
     def answers(self) -> list[Reading]:
         """The readings that have arrived since last asked, oldest first (does not block)."""
@@ -230,11 +246,12 @@ class ReadingProcess:
         return out
 
     def read(
-        self, seq: int, source: Drawing | np.ndarray, timeout: float = 3.0, saliency: bool = False, keep: frozenset[str] | None = None
+        self, seq: int, source: Drawing | np.ndarray, timeout: float = 3.0, saliency: bool = False, keep: frozenset[str] | None = None,
+        extra: frozenset[str] = frozenset(),
     ) -> Reading:
         """The reading of one drawing (see ``send_read``), waited for; raises ReaderGone if the
         child does not answer in time. Older answers still on their way are dropped."""
-        self.send_read(seq, source, saliency, keep)
+        self.send_read(seq, source, saliency, keep, extra)
         deadline = time.monotonic() + timeout
         while True:
             for reading in self.answers():
@@ -291,8 +308,8 @@ def serve(conn: Any, prepare: Any) -> None:
         elif kind == "compare":
             compare = _numpy_predictor(message[1]) if message[1] is not None else None
         elif kind == "read":
-            _, seq, source, saliency, keep = message
-            reading = prepare_reading(read_drawing(seq, source, predictor, saliency), prepare)
+            _, seq, source, saliency, keep, extra = message
+            reading = prepare_reading(read_drawing(seq, source, predictor, saliency), prepare, extra)
             if compare is not None and reading.prediction is not None:
                 reading.compare = compare.predict(reading.tensor).probabilities
             if keep is not None and reading.prediction is not None:

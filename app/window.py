@@ -433,16 +433,22 @@ class MainWindow(QMainWindow):
 
     def _want_activations(self) -> None:
         """Tell the reading process which activations the open views need whole (the others
-        stay there), and complete the reading on screen with them."""
+        stay there) and which extra mosaics to lay out, and complete the reading on screen."""
         wanted = {dialog.layer for dialog in self.details}
+        mosaics: frozenset[str] = frozenset()
         if self.pipeline_view is not None and self.pipeline_view.isVisible():
             wanted |= self.pipeline_view.needs()
+            mosaics = self.pipeline_view.MOSAICS
         self.worker.keep_activations = frozenset(wanted)
+        self.worker.extra_mosaics = mosaics
         pred = self.latest.prediction if self.latest is not None else None
-        if pred is not None and not wanted <= pred.activations.keys() and getattr(self.predictor, "weights", None) is not None:
+        if pred is None or getattr(self.predictor, "weights", None) is None:
+            return
+        laid_out = (self.latest.prepared or {}).keys()
+        if not wanted <= pred.activations.keys() or not mosaics <= laid_out:
             full = self.predictor.predict(self.latest.tensor)  # the same tensor and weights: under a millisecond
             if np.allclose(full.probabilities, pred.probabilities, atol=1e-6):
-                pred.activations = full.activations
+                pred.activations = full.activations  # all of them: the views lay out what is missing
 
     def _update_details(self) -> None:
         pred = self.latest.prediction if self.latest is not None else None

@@ -111,6 +111,8 @@ class InferenceWorker(QObject):
         #: Activations a view needs whole (e.g. an enlarged map); the reading process sends only
         #: these, and each map's maximum (readings made in this thread keep everything).
         self.keep_activations: frozenset[str] = frozenset()
+        #: Optional mosaics ``prepare`` makes too (see ``reading.MapColouring.EXTRA``).
+        self.extra_mosaics: frozenset[str] = frozenset()
         self._thread = QThread()
         self._thread.setObjectName("inference")
         self.moveToThread(self._thread)
@@ -136,7 +138,7 @@ class InferenceWorker(QObject):
         if self._child_can_read():
             with self._lock:
                 self._pending = None  # older than this one: not worth reading
-            self._link.submit(seq, source, self.saliency, self.keep_activations, self.compare_predictor)
+            self._link.submit(seq, source, self.saliency, self.keep_activations, self.compare_predictor, self.extra_mosaics)
         else:
             self._submit_to_thread(seq, source)
         return seq
@@ -191,7 +193,7 @@ class InferenceWorker(QObject):
                 if job is None:
                     self._busy = False
                     return
-            reading = prepare_reading(read_drawing(job[0], job[1], predictor, self.saliency), self.prepare)
+            reading = prepare_reading(read_drawing(job[0], job[1], predictor, self.saliency), self.prepare, self.extra_mosaics)
             other = self.compare_predictor
             if other is not None and reading.prediction is not None:
                 try:

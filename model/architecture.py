@@ -13,6 +13,8 @@ NUM_CLASSES = 10
 CONV_LAYERS = ("conv1", "conv2")
 #: Activation shapes of the convolution layers, per sample.
 CONV_SHAPES = {"conv1": (26, 26, 32), "conv2": (24, 24, 64)}
+#: Every layer of feature maps: the convolutions' and the max-pooling's.
+MAP_SHAPES = {**CONV_SHAPES, "pool": (12, 12, 64)}
 LAYER_NAMES = ("conv1", "conv2", "pool", "dropout1", "flatten", "dense", "dropout2", "probabilities")
 
 #: ``digitscope train --architecture`` name → (metadata name, what it is).

@@ -10,7 +10,7 @@ import pytest
 from helpers import loop, vertical_stroke
 from PySide6.QtCore import QSettings
 
-from digitscope.app.mosaic import LEVELS, ColourScale, index_mosaic
+from digitscope.app.mosaic import LEVELS, ColourScale, dense_mosaic, index_mosaic, pool_mosaic
 from digitscope.app.reading import MapColouring, ReaderGone, ReadingProcess, prepare_reading, read_drawing
 from digitscope.model.drawing import Drawing
 from digitscope.model.modelfile import bundled_model_path
@@ -152,6 +152,10 @@ def test_the_child_sends_whole_only_the_activations_asked_for(bundled_predictor)
             np.testing.assert_array_equal(trimmed.prepared[layer][0], full.prepared[layer][0])
         some = process.read(3, loop(), keep=frozenset({"conv2"}))
         assert set(some.prediction.activations) == {"conv2"}
+        assert set(some.prepared) == {"conv1", "conv2"}
+        more = process.read(4, loop(), keep=frozenset(), extra=frozenset({"pool", "dense"}))
+        np.testing.assert_array_equal(more.prepared["pool"][0], pool_mosaic(full.prediction.activations["pool"], full.prepared["conv2"][1])[0])
+        np.testing.assert_array_equal(more.prepared["dense"][0], dense_mosaic(full.prediction.activations["dense"], ColourScale())[0])
     finally:
         process.close()
 
@@ -171,19 +175,28 @@ def test_open_views_get_the_activations_they_need_from_the_child(qtbot, process_
     dialog.close()
     assert w.worker.keep_activations == frozenset()
     view = w.show_pipeline()  # on conv1's step-through
-    assert w.worker.keep_activations == {"conv1", "pool", "dense"}, "conv2 comes coloured: its values stay in the child"
+    assert w.worker.keep_activations == {"conv1"}, "the strip's maps come laid out: their values stay in the child"
+    assert w.worker.extra_mosaics == {"pool", "dense"}
     assert {"conv1", "conv2", "pool", "dense"} <= set(w.latest.prediction.activations), "the view opens on whole activations"
+    assert all(view.strip.images[k] is not None for k in ("conv1", "conv2", "pool", "dense")), "drawn at once, not at the next reading"
     reading = _draw_and_settle(qtbot, w, loop())
-    assert set(reading.prediction.activations) == {"conv1", "pool", "dense"}
-    assert view.strip.images["conv2"] is not None and view.strip.grids["conv2"] == (24, 24, 64), "the strip's conv2 from its colours"
+    assert set(reading.prediction.activations) == {"conv1"}
+    full = w.predictor.predict(reading.tensor).activations
+    np.testing.assert_array_equal(reading.prepared["pool"][0], pool_mosaic(full["pool"], reading.prepared["conv2"][1])[0])
+    assert reading.prepared["dense"][0].shape == (16, 8)
+    for key, shape in (("conv2", (24, 24, 64)), ("pool", (12, 12, 64))):
+        assert view.strip.images[key] is not None and view.strip.grids[key] == shape, f"the strip's {key} from its colours"
+    assert view.strip.images["dense"] is not None
     view.select("conv2", 3)  # conv2's step-through needs both layers: the reading on screen is completed at once
-    assert w.worker.keep_activations == {"conv1", "conv2", "pool", "dense"}
+    assert w.worker.keep_activations == {"conv1", "conv2"}
     assert view._why_not("conv2") is None
     np.testing.assert_array_equal(view.panels["conv2"].data["out"], w.predictor.predict(reading.tensor).activations["conv2"])
     reading = _draw_and_settle(qtbot, w, vertical_stroke())
-    assert {"conv1", "conv2", "pool", "dense"} <= set(reading.prediction.activations)
+    assert set(reading.prediction.activations) == {"conv1", "conv2"}
     view.close()
-    assert w.worker.keep_activations == frozenset()
+    assert w.worker.keep_activations == frozenset() and w.worker.extra_mosaics == frozenset()
+    reading = _draw_and_settle(qtbot, w, loop())
+    assert set(reading.prepared) == {"conv1", "conv2"}, "closed: the child lays out only the window's maps"
 
 
 def test_a_hung_child_is_given_up_and_the_thread_reads(qtbot, process_window, monkeypatch):

@@ -17,6 +17,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QDialog, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from ..mosaic import nice_ceiling
+from ..reading import MapColouring
 from .pipeline_panels import DenseVotes, InputPanel, SoftmaxTable, painted_panel
 from .pipeline_strip import ACCENT, KEYS, MUTED, PANEL, PipelineStrip
 from .pixel_image import BACKGROUND, TEXT
@@ -95,10 +96,13 @@ class PipelineView(QDialog):
     def selected(self) -> str:
         return self.strip.selected
 
+    #: The strip's mosaics laid out with each reading (``reading.MapColouring``) besides the
+    #: main window's conv1 and conv2: its stages need no activations whole.
+    MOSAICS = MapColouring.EXTRA
+
     def needs(self) -> frozenset[str]:
-        """The activations the view needs whole: the strip's max-pool and dense stages (the conv
-        stages come coloured with the reading) and what the selected stage's detail steps through."""
-        return frozenset({"pool", "dense", *NEEDS.get(self.selected, {})})
+        """The activations the view needs whole: what the selected stage's detail steps through."""
+        return frozenset(NEEDS.get(self.selected, {}))
 
     def select(self, stage: str, channel: int | None = None) -> None:
         """Show ``stage``'s detail; for conv1, conv2 and max-pool, ``channel`` picks the map."""

@@ -15,8 +15,8 @@ from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF, QResizeEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from ...model.architecture import CONV_SHAPES
-from ..mosaic import GAP, ColourScale, index_mosaic, nice_ceiling
+from ...model.architecture import MAP_SHAPES
+from ..mosaic import DENSE_GRID, GAP, POOL_COLS, ColourScale, dense_mosaic, index_mosaic, pool_mosaic
 from .feature_maps import map_colours
 from .pixel_image import BACKGROUND, TEXT, PaintedOnce, to_qimage
 
@@ -48,18 +48,7 @@ STAGES = (
     Stage("softmax", "softmax", "10 probabilities", "×W +b\nsoftmax", 0.82),
 )
 KEYS = tuple(s.key for s in STAGES)
-MOSAIC_COLS = 8  # the window's mosaics have 8 maps a row; the pooled maps here too
-DENSE_GRID = (16, 8)  # the 128 units as 16 rows of 8
-
-
-class _Fixed(ColourScale):
-    """A colour scale pinned to a level (the pooled maps use conv2's: they are its maxima)."""
-
-    def __init__(self, level: float) -> None:
-        self.level = level
-
-    def update(self, top: float) -> float:
-        return self.level
+MOSAIC_COLS = POOL_COLS  # the window's conv mosaics have 8 maps a row too
 
 
 class PipelineStrip(QWidget):
@@ -114,26 +103,26 @@ class PipelineStrip(QWidget):
         if tensor is not None:
             images["input"] = to_qimage((np.clip(tensor, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8))
         conv2_level = None
-        for key in ("conv1", "conv2", "pool"):
+        for key in ("conv1", "conv2", "pool"):  # most come laid out with the reading (``MapColouring``)
             acts = activations.get(key)
             coloured = prepared.get(key)
             if acts is not None and acts.ndim == 3:
                 shape = acts.shape
-            elif coloured is not None and key in CONV_SHAPES:  # coloured where it was read; the values stayed there
-                shape = CONV_SHAPES[key]
+            elif coloured is not None:  # laid out where it was read; the values stayed there
+                shape = MAP_SHAPES[key]
             else:
                 continue
             if coloured is None:
-                level = conv2_level if key == "pool" and conv2_level is not None else nice_ceiling(float(acts.max()))
-                coloured = index_mosaic(acts, MOSAIC_COLS, _Fixed(level))
+                coloured = pool_mosaic(acts, conv2_level) if key == "pool" else index_mosaic(acts, MOSAIC_COLS)
             images[key] = to_qimage(coloured[0], map_colours())
             grids[key] = shape
             if key == "conv2":
                 conv2_level = coloured[1]
-        dense = activations.get("dense")
-        if dense is not None and dense.size == DENSE_GRID[0] * DENSE_GRID[1]:
-            index, _ = index_mosaic(dense.reshape(*DENSE_GRID, 1), 1, self.dense_scale)
-            images["dense"] = to_qimage(index, map_colours())
+        dense = prepared.get("dense")
+        if dense is None and activations.get("dense") is not None:
+            dense = dense_mosaic(activations["dense"], self.dense_scale)
+        if dense is not None:
+            images["dense"] = to_qimage(dense[0], map_colours())
         self.probabilities = None if probabilities is None else np.asarray(probabilities, np.float64)
         if tensor is None:
             notes["input"] = empty
