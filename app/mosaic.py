@@ -101,7 +101,6 @@ def index_mosaic(activations: np.ndarray, cols: int, scale: ColourScale | None =
     return out, level
 
 
-
 class FixedScale(ColourScale):
     """A colour scale pinned to one level."""
 

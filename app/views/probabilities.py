@@ -26,7 +26,7 @@ class Bars(pg.GraphicsObject):
     def __init__(self, brush: QBrush, top_brush: QBrush, width: float, offset: float = 0.0) -> None:
         super().__init__()
         self.brush, self.top_brush = brush, top_brush
-        self.width, self.offset = width, offset
+        self.bar_width, self.offset = width, offset  # not ``width``: a QGraphicsObject property
         self.heights = np.zeros(10)
         self.top = -1  # the highlighted bar (-1: none)
 
@@ -38,18 +38,18 @@ class Bars(pg.GraphicsObject):
 
     def set_place(self, width: float, offset: float) -> None:
         """Bar width and offset from the digit's x (side by side when two models are compared)."""
-        if (width, offset) != (self.width, self.offset):
-            self.width, self.offset = width, offset
+        if (width, offset) != (self.bar_width, self.offset):
+            self.bar_width, self.offset = width, offset
             self.update()
 
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt naming)
         return self.BOX
 
     def paint(self, painter: QPainter, *args: object) -> None:
-        left = self.offset - self.width / 2
+        left = self.offset - self.bar_width / 2
         for i, h in enumerate(self.heights.tolist()):
             if h > 0.0:
-                painter.fillRect(QRectF(i + left, 0.0, self.width, h), self.top_brush if i == self.top else self.brush)
+                painter.fillRect(QRectF(i + left, 0.0, self.bar_width, h), self.top_brush if i == self.top else self.brush)
 
 
 class ProbabilityView(QWidget):
