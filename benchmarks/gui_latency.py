@@ -163,7 +163,8 @@ STEAL_QUIET = 5.0
 def cpu_steal() -> tuple[int, int]:
     """(stolen, total) CPU ticks so far from /proc/stat ((0, 0) where there is none)."""
     try:
-        fields = [int(v) for v in open("/proc/stat", encoding="ascii").readline().split()[1:9]]
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:9]]
     except (OSError, ValueError):
         return 0, 0
     return fields[7], sum(fields)
