@@ -7,7 +7,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QWidget
 
-from .pixel_image import PixelImage
+from .pixel_image import PixelImage, grey
 
 _GRID = QColor(62, 69, 80)  # opaque: translucent lines cost ~30× more to paint
 
@@ -45,4 +45,4 @@ class InputView(PixelImage):
     def show_tensor(self, tensor: np.ndarray | None) -> None:
         """Show a (28, 28) tensor in [0, 1]; None shows a blank field."""
         self.tensor = np.zeros((28, 28), np.float32) if tensor is None else tensor
-        self.set_pixels((np.clip(self.tensor, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8))
+        self.set_pixels(grey(self.tensor))

@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ...model import explain
 from .pipeline_strip import ACCENT, BAR, MUTED, TOP_BAR
-from .pixel_image import BACKGROUND, TEXT
-from .step_through import MarkedImage, grey, set_text
+from .pixel_image import BACKGROUND, TEXT, grey
+from .step_through import MarkedImage, set_text
 from .sums import NEGATIVE, NumberPanel, number
 
 

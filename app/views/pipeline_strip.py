@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from ...model.architecture import MAP_SHAPES
 from ..mosaic import DENSE_GRID, GAP, POOL_COLS, ColourScale, dense_mosaic, index_mosaic, pool_mosaic
 from .feature_maps import map_colours
-from .pixel_image import BACKGROUND, TEXT, PaintedOnce, to_qimage
+from .pixel_image import BACKGROUND, TEXT, PaintedOnce, grey, to_qimage
 
 MUTED = QColor("#8b96a5")
 PANEL = QColor("#242a32")
@@ -75,8 +75,8 @@ class PipelineStrip(QWidget):
         self.boxes: dict[str, QRectF] = {}  # stage → where its image goes
         self._laid_out = QSize()
         self._background = PaintedOnce()
-        self._gaps: dict[str, tuple] = {}
-        self._troughs: tuple = ((), [])  # (the softmax box they were made for, [(label, trough)] a digit)  # stage → (what they were made for, the gaps' rectangles)
+        self._gaps: dict[str, tuple] = {}  # stage → (what they were made for, the gaps' rectangles)
+        self._troughs: tuple = ((), [])  # (the softmax box they were made for, [(label, trough)] a digit)
         self.arrows: list[QRectF] = []
         self.title_font = QFont(self.font())
         self.title_font.setPointSizeF(self.font().pointSizeF() * 1.1)
@@ -101,7 +101,7 @@ class PipelineStrip(QWidget):
         notes = dict.fromkeys(KEYS, "")
         grids: dict[str, tuple[int, int, int]] = {}
         if tensor is not None:
-            images["input"] = to_qimage((np.clip(tensor, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8))
+            images["input"] = to_qimage(grey(tensor))
         conv2_level = None
         for key in ("conv1", "conv2", "pool"):  # most come laid out with the reading (``MapColouring``)
             acts = activations.get(key)

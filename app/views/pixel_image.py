@@ -18,6 +18,11 @@ BACKGROUND = QColor("#1b1f24")
 TEXT = QColor("#d5dae1")
 
 
+def grey(values: np.ndarray) -> np.ndarray:
+    """A [0, 1] image as uint8 grey (ink white on black, as the network sees it)."""
+    return (np.clip(values, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
 def to_qimage(pixels: np.ndarray, colours: tuple[int, ...] | None = None) -> QImage:
     """(H, W) uint8 grey or (H, W, 4) uint8 RGBA → a QImage owning a copy of the pixels; with
     ``colours`` (256 ``QRgb`` values), (H, W) uint8 are indices into them instead.

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtGui import QImage
 
+from .pixel_image import to_qimage
+
 FOR = (255, 110, 0)  # ink that argues for the answer
 AGAINST = (30, 120, 255)  # ink that argues against it
 LEGEND = "Saliency: orange ink argues for the answer, blue ink against it (gradient × input)"
@@ -27,7 +29,7 @@ def saliency_rgba(saliency: np.ndarray) -> np.ndarray:
 
 def saliency_image(saliency: np.ndarray) -> QImage:
     """The overlay as a QImage (a copy, independent of the array)."""
-    return _qimage(saliency_rgba(saliency))
+    return to_qimage(saliency_rgba(saliency))
 
 
 def saliency_overlay(saliency: np.ndarray) -> tuple[QImage, tuple[int, int, int, int]] | None:
@@ -44,11 +46,5 @@ def saliency_overlay(saliency: np.ndarray) -> tuple[QImage, tuple[int, int, int,
     h, w = alpha.shape
     y0, y1 = max(int(rows[0]) - 1, 0), min(int(rows[-1]) + 2, h)
     x0, x1 = max(int(cols[0]) - 1, 0), min(int(cols[-1]) + 2, w)
-    return _qimage(rgba[y0:y1, x0:x1]), (x0, y0, x1 - x0, y1 - y0)
+    return to_qimage(rgba[y0:y1, x0:x1]), (x0, y0, x1 - x0, y1 - y0)
 
-
-def _qimage(rgba: np.ndarray) -> QImage:
-    rgba = np.ascontiguousarray(rgba)
-    h, w = rgba.shape[:2]
-    # a copy, in the format the raster engine blends from
-    return QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSpin
 from ...model import explain
 from .feature_maps import map_palette
 from .pipeline_strip import ACCENT, MUTED, TOP_BAR
-from .pixel_image import PixelImage, to_qimage
+from .pixel_image import PixelImage, grey, to_qimage
 from .sums import ConvSums, PoolSums
 
 GRID = QColor(52, 58, 68)  # opaque: translucent lines cost far more to paint
@@ -30,10 +30,6 @@ def colour_map(values: np.ndarray, level: float) -> np.ndarray:
     scaled = np.clip(np.asarray(values, np.float32) * (255.0 / max(level, 1e-6)), 0, 255).astype(np.uint8)
     return map_palette().lut.take(scaled).view(np.uint8).reshape(*scaled.shape, 4)
 
-
-def grey(values: np.ndarray) -> np.ndarray:
-    """A [0, 1] image as uint8 grey (ink white on black, as the network sees it)."""
-    return (np.clip(values, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 def set_text(label: QLabel, text: str) -> None:
     """Set a label's text only when it changes (each change relays the dialog out)."""
