@@ -120,8 +120,7 @@ DENSE_GRID = (16, 8)
 def pool_mosaic(pooled: np.ndarray, conv2_level: float | None) -> tuple[np.ndarray, float]:
     """The max-pooled maps as an index mosaic on conv2's colour scale (they are its maxima),
     or on their own round top when conv2's is not known."""
-    level = conv2_level if conv2_level is not None else nice_ceiling(float(pooled.max()))
-    return index_mosaic(pooled, POOL_COLS, FixedScale(level))
+    return index_mosaic(pooled, POOL_COLS, FixedScale(conv2_level) if conv2_level is not None else None)
 
 
 def dense_mosaic(dense: np.ndarray, scale: ColourScale | None = None) -> tuple[np.ndarray, float] | None:

@@ -41,7 +41,6 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -338,7 +337,7 @@ class RetrainDialog(QDialog):
     def _start_changed(self, fine_tune: bool) -> None:
         arch = self.architecture()
         self.rate.setValue(FINE_TUNE_RATE if fine_tune and arch != "numpy" else DEFAULT_RATES[arch][0])
-        self.layers.setEnabled(fine_tune and self.architecture() == "cnn")
+        self.layers.setEnabled(fine_tune and arch == "cnn")
         if not self.busy():
             self._preset_axes()
 

@@ -171,7 +171,7 @@ class InferenceWorker(QObject):
         compare = self.compare_predictor
         if compare is not None and numpy_weights(compare) is None:
             return False  # the child cannot read it: read both here
-        return self._link_reads_model and self._link.ready()
+        return self.process_ready()
 
     def _child_failed(self, why: str, jobs: list) -> None:
         print(f"digitscope: {why}; reading in a thread from now on", file=sys.stderr)

@@ -10,7 +10,7 @@ from digitscope.app.window import MainWindow
 from digitscope.model.drawing import Drawing
 from digitscope.model.modelfile import bundled_model_path
 from helpers import loop, vertical_stroke
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtTest import QTest
 

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 from digitscope.app.canvas import DrawingCanvas
-from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QImage, QRegion
 from PySide6.QtTest import QTest
 
