@@ -13,6 +13,7 @@ from helpers import loop, vertical_stroke
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLabel
 
 
 def draw_strokes(qtbot, window, strokes, on_move=None):
@@ -223,7 +224,7 @@ def test_feature_map_hover_and_click_enlarges(qtbot, window):
     dialog = window.details[-1]
     assert dialog.channel == 9
     np.testing.assert_allclose(dialog.image.image, window.latest.prediction.activations["conv1"][:, :, 9])
-    assert "kernel" in " ".join(w.text() for w in dialog.findChildren(type(window.probabilities.caption)))
+    assert "kernel" in " ".join(w.text() for w in dialog.findChildren(QLabel))
     draw_strokes(qtbot, window, vertical_stroke().strokes)
     settle(qtbot, window)
     np.testing.assert_allclose(dialog.image.image, window.latest.prediction.activations["conv1"][:, :, 9])

@@ -57,3 +57,40 @@ def test_a_second_model_gets_its_own_bars_beside_and_they_go_again(qtbot):
     rgb, to_pixel = painted(qtbot, view)
     assert column_height(rgb, to_pixel(6 + 0.2, 0)[0], OTHER_TOP.color().getRgb()[:3]) == 0
     assert abs(column_height(rgb, to_pixel(2, 0)[0], TOP.color().getRgb()[:3]) - 0.9 * full) <= 2
+
+
+def test_new_answers_repaint_their_text_and_never_relayout_the_window(qtbot):
+    """A QLabel's new text asks the window for a layout pass, which repaints a main window's whole
+    central widget: the digit and its caption must change without one."""
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QMainWindow
+
+    class Layouts(QObject):
+        count = 0
+
+        def eventFilter(self, obj, event):  # noqa: N802
+            if event.type() == QEvent.Type.LayoutRequest:
+                Layouts.count += 1
+            return False
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    view = ProbabilityView()
+    window.setCentralWidget(view)
+    window.resize(420, 480)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.wait(50)  # the first layout passes
+    spy = Layouts()
+    for widget in [window, view, *view.findChildren(QObject)]:
+        widget.installEventFilter(spy)
+    before = view.digit_label.grab().toImage()
+    for k, p in enumerate((0.91, 0.52, 0.77, 0.64)):
+        view.show_probabilities(np.eye(10)[(3 * k + 1) % 10] * p)
+        qtbot.wait(5)
+    assert view.digit_label.text() == "0" and view.caption.text() == "64.0% sure"
+    assert Layouts.count == 0
+    after = view.digit_label.grab().toImage()
+    assert after != before  # the new digit was painted
+    dark = [after.pixelColor(x, y).lightness() < 128 for x in range(after.width()) for y in range(after.height())]
+    assert 0.01 < np.mean(dark) < 0.5  # a glyph, not a blank or filled box

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from .feature_maps import COLORMAP
+from .text_line import TextLine
 
 
 class MapDetailDialog(QDialog):
@@ -27,7 +28,7 @@ class MapDetailDialog(QDialog):
         self.colorbar.setImageItem(self.image)
         self.plot.addItem(self.colorbar)
         self.plot.setMinimumSize(360, 320)
-        self.caption = QLabel()
+        self.caption = TextLine(alignment=Qt.AlignmentFlag.AlignLeft)  # new text with every reading: no relayout
         layout = QHBoxLayout(self)
         left = QVBoxLayout()
         left.addWidget(self.plot, 1)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QBrush, QPainter
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QBrush, QFont, QPainter
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from .text_line import TextLine
 
 BAR = pg.mkBrush("#9aa7b8")
 TOP = pg.mkBrush("#2f7de1")
@@ -57,16 +59,9 @@ class ProbabilityView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.digit_label = QLabel("–")
-        self.digit_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.digit_label.setStyleSheet("font-size: 64px; font-weight: 600; color: #1f2a37;")
-        self.caption = QLabel("Draw a digit")
-        self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.caption.setStyleSheet("font-size: 15px; color: #56606d;")
-        for label in (self.digit_label, self.caption):
-            # a fixed box: new text must not re-layout (and so repaint) the whole panel
-            label.setFixedHeight(label.sizeHint().height() + 4)
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        # text that changes with the readings: a new value repaints its line, never the layout
+        self.digit_label = TextLine("–", 64, "#1f2a37", QFont.Weight.DemiBold)
+        self.caption = TextLine("Draw a digit", 15, "#56606d")
         self.plot = pg.PlotWidget(background="w")
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
@@ -111,8 +106,8 @@ class ProbabilityView(QWidget):
             self.bars.set_heights(probs, top)
             self.other_bars.set_heights(other, other_top)
             caption += f" · {other_name or 'other model'}: {other_top} ({100 * other[other_top]:.1f}%)"
-        _set_text(self.digit_label, str(top))
-        _set_text(self.caption, caption)
+        self.digit_label.setText(str(top))
+        self.caption.setText(caption)
         self.probabilities = probs
         self.other_probabilities = other
 
@@ -121,12 +116,6 @@ class ProbabilityView(QWidget):
         self.bars.set_heights(np.zeros(10))
         self.other_bars.set_heights(np.zeros(10))
         self.other_probabilities = None
-        _set_text(self.digit_label, "–")
-        _set_text(self.caption, message)
+        self.digit_label.setText("–")
+        self.caption.setText(message)
         self.probabilities = None
-
-
-def _set_text(label: QLabel, text: str) -> None:
-    """Set a label's text only when it changes (a relayout per update is wasted work)."""
-    if label.text() != text:
-        label.setText(text)

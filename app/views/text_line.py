@@ -1,0 +1,57 @@
+"""One line of text that changes with every reading, in a box of fixed height."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+
+class TextLine(QWidget):
+    """A line of text, elided to the width it is given; setting new text repaints this widget alone.
+
+    A QLabel asks for a new layout on every ``setText`` (its size hint may have changed). In the
+    main window that layout pass repaints the whole central widget: about half a millisecond of
+    the GUI thread for each reading whose caption changed."""
+
+    def __init__(
+        self,
+        text: str = "",
+        pixel_size: int = 0,
+        colour: QColor | str | None = None,
+        weight: QFont.Weight = QFont.Weight.Normal,
+        alignment: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._text = text
+        self.alignment = alignment
+        font = QFont(self.font())
+        if pixel_size:
+            font.setPixelSize(pixel_size)
+        font.setWeight(weight)
+        self.setFont(font)
+        self.colour = QColor(colour) if colour is not None else self.palette().windowText().color()
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # it fills its box: nothing behind repaints
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setFixedHeight(self.fontMetrics().height() + 4)
+
+    def text(self) -> str:
+        return self._text
+
+    def setText(self, text: str) -> None:  # noqa: N802 (QLabel's name: a drop-in for it)
+        if text != self._text:
+            self._text = text
+            self.update()
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(self.fontMetrics().horizontalAdvance(self._text) + 8, self.height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), self.palette().window())
+        painter.setPen(self.colour)
+        rect = self.rect().adjusted(2, 0, -2, 0)
+        text = self.fontMetrics().elidedText(self._text, Qt.TextElideMode.ElideRight, rect.width())
+        painter.drawText(rect, int(self.alignment | Qt.AlignmentFlag.AlignVCenter), text)
+        painter.end()
