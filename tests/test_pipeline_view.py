@@ -291,3 +291,14 @@ def test_numbers_follow_live_readings_at_a_readable_rate_and_pointing_at_once(qt
     view.panels["conv1"].set_position(5, 6)  # a person pointing: at once
     assert len(repaints) == 4 and not sums.rate.timer.isActive()
     assert sums.step.row == 5 and sums.step.col == 6
+
+
+@pytest.mark.parametrize("size", [(1088, 640), (1088, 720), (1300, 760), (1440, 860)])
+def test_the_strip_and_the_detail_never_overlap(qtbot, window, view, size):
+    """A strip asked to be shorter than its minimum overlapped the detail below it, whose top
+    (buttons, map chooser) was then painted again with every reading."""
+    view.resize(*size)
+    qtbot.wait(20)
+    strip, stack = view.strip.geometry(), view.stack.geometry()
+    assert strip.height() >= view.strip.minimumHeight()
+    assert strip.bottom() < stack.top() and view.status.geometry().bottom() < strip.top()

@@ -181,10 +181,13 @@ class PipelineStrip(QWidget):
         return QRectF(box.x() - self.PAD, top, box.width() + 2 * self.PAD, self.image_h + self.title_h + self.caption_h)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
-        # no taller than the images need at this width: the rest goes to the detail below
+        # no taller than the images need at this width: the rest goes to the detail below. Never
+        # below the minimum height: the layout would then overlap the strip with the detail,
+        # whose top would be painted again with every reading.
         units = sum(s.width for s in STAGES)
         free_w = self.width() - 2 * self.MARGIN - (len(STAGES) - 1) * self.ARROW - 2 * self.PAD * len(STAGES)
         needed = int(2 * self.MARGIN + self.title_h + self.caption_h + max(40.0, free_w / units)) + 1
+        needed = max(needed, self.minimumHeight())
         if needed != self.maximumHeight():
             self.setMaximumHeight(needed)
         super().resizeEvent(event)
