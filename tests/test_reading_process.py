@@ -258,3 +258,49 @@ def test_an_answer_waiting_behind_a_busy_event_loop_is_not_taken_for_a_hang(qtbo
     assert w.worker.use_process and w.worker.process_pid == pid, "the child answered: it is kept"
     qtbot.waitUntil(lambda: w.latest.seq == w.latest_seq, timeout=10000)
     assert w.latest.prediction.digit == 0 and w.worker.process_pid == pid
+
+
+class _CountingColouring(MapColouring):
+    """The live views' hook, recording which object each reading was laid out by."""
+
+    calls: list[int] = []
+
+    def __call__(self, reading, extra=frozenset()):
+        _CountingColouring.calls.append(id(self))
+        return super().__call__(reading, extra)
+
+
+def test_the_child_reads_once_before_it_says_ready_on_a_copy_of_the_hook(bundled_predictor):
+    """A process's first reading imports and runs everything for the first time (~30 ms): the
+    child does it before reporting ready, so it never falls on the person's first stroke, and
+    on a copy of the hook, whose colour scales must not remember that drawing."""
+    import multiprocessing as mp
+    import threading
+
+    from digitscope.app.reading import serve
+
+    hook = _CountingColouring({"conv1": 8, "conv2": 8})
+    scales = {name: vars(scale).copy() for name, scale in hook.scales.items()}
+    _CountingColouring.calls.clear()
+    parent, child = mp.Pipe()
+    thread = threading.Thread(target=serve, args=(child, hook), daemon=True)
+    thread.start()
+    parent.send(("weights", 1, bundled_predictor.weights))
+    assert parent.poll(30), "no answer to the weights"
+    assert parent.recv() == ("ready", 1)
+    assert len(_CountingColouring.calls) == 1 and _CountingColouring.calls[0] != id(hook)
+    assert {name: vars(scale) for name, scale in hook.scales.items()} == scales
+    parent.send(("read", 1, vertical_stroke(), False, None, frozenset()))
+    assert parent.poll(30)
+    kind, reading = parent.recv()
+    assert kind == "reading" and reading.prediction is not None and _CountingColouring.calls[-1] == id(hook)
+    parent.send(("stop",))
+    thread.join(5)
+
+
+def test_warm_up_reads_with_saliency_and_every_mosaic(bundled_predictor):
+    from digitscope.app.reading import warm_up
+
+    reading = warm_up(bundled_predictor, MapColouring({"conv1": 8, "conv2": 8}))
+    assert reading.prediction is not None and reading.saliency is not None
+    assert set(reading.prepared) == {"conv1", "conv2", "pool", "dense"}
