@@ -94,3 +94,17 @@ def test_new_answers_repaint_their_text_and_never_relayout_the_window(qtbot):
     assert after != before  # the new digit was painted
     dark = [after.pixelColor(x, y).lightness() < 128 for x in range(after.width()) for y in range(after.height())]
     assert 0.01 < np.mean(dark) < 0.5  # a glyph, not a blank or filled box
+
+
+def test_a_caption_too_long_for_its_box_is_elided_and_whole_in_its_tooltip(qtbot):
+    view = ProbabilityView()
+    qtbot.addWidget(view)
+    view.resize(300, 360)
+    view.show()
+    qtbot.waitExposed(view)
+    long = "the model failed: " + "a very long reason " * 8
+    view.show_message(long)
+    assert view.caption.text() == long and view.caption.toolTip() == long
+    assert view.caption.accessibleName() == long
+    view.show_message("Draw a digit")
+    assert view.caption.toolTip() == ""

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 
 class TextLine(QWidget):
-    """A line of text, elided to the width it is given; setting new text repaints this widget alone.
+    """A line of text, elided to the width it is given (the whole text then in its tooltip);
+    setting new text repaints this widget alone.
 
     A QLabel asks for a new layout on every ``setText`` (its size hint may have changed). In the
     main window that layout pass repaints the whole central widget: about half a millisecond of
@@ -35,6 +36,7 @@ class TextLine(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # it fills its box: nothing behind repaints
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.setFixedHeight(self.fontMetrics().height() + 4)
+        self.setAccessibleName(text)  # what a QLabel would tell a screen reader
 
     def text(self) -> str:
         return self._text
@@ -42,7 +44,18 @@ class TextLine(QWidget):
     def setText(self, text: str) -> None:  # noqa: N802 (QLabel's name: a drop-in for it)
         if text != self._text:
             self._text = text
+            self.setAccessibleName(text)
+            self._update_tip()
             self.update()
+
+    def _update_tip(self) -> None:
+        tip = self._text if self.fontMetrics().horizontalAdvance(self._text) > self.width() - 4 else ""
+        if tip != self.toolTip():
+            self.setToolTip(tip)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        self._update_tip()
+        super().resizeEvent(event)
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(self.fontMetrics().horizontalAdvance(self._text) + 8, self.height())
