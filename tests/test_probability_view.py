@@ -108,3 +108,25 @@ def test_a_caption_too_long_for_its_box_is_elided_and_whole_in_its_tooltip(qtbot
     assert view.caption.accessibleName() == long
     view.show_message("Draw a digit")
     assert view.caption.toolTip() == ""
+
+
+def test_a_text_line_without_a_colour_paints_in_its_windows_palette(qtbot):
+    """The map-detail caption has no colour of its own: it follows the palette it is shown in."""
+    from digitscope.app.views.text_line import TextLine
+    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+    dark = QWidget()
+    qtbot.addWidget(dark)
+    palette = dark.palette()
+    palette.setColor(QPalette.ColorRole.Window, QColor("#101010"))
+    palette.setColor(QPalette.ColorRole.WindowText, QColor("#f0f0f0"))
+    line = TextLine("max 0.873")
+    dark.setPalette(palette)
+    QVBoxLayout(dark).addWidget(line)
+    dark.resize(200, 60)
+    dark.show()
+    qtbot.waitExposed(dark)
+    image = line.grab().toImage()
+    lightness = [image.pixelColor(x, y).lightness() for x in range(image.width()) for y in range(image.height())]
+    assert min(lightness) < 40 and max(lightness) > 200  # light text on the dark window

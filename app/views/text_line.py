@@ -32,7 +32,7 @@ class TextLine(QWidget):
             font.setPixelSize(pixel_size)
         font.setWeight(weight)
         self.setFont(font)
-        self.colour = QColor(colour) if colour is not None else self.palette().windowText().color()
+        self.colour = QColor(colour) if colour is not None else None  # None: the palette's, when painted
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # it fills its box: nothing behind repaints
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.setFixedHeight(self.fontMetrics().height() + 4)
@@ -63,7 +63,7 @@ class TextLine(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         painter = QPainter(self)
         painter.fillRect(self.rect(), self.palette().window())
-        painter.setPen(self.colour)
+        painter.setPen(self.colour if self.colour is not None else self.palette().windowText().color())
         rect = self.rect().adjusted(2, 0, -2, 0)
         text = self.fontMetrics().elidedText(self._text, Qt.TextElideMode.ElideRight, rect.width())
         painter.drawText(rect, int(self.alignment | Qt.AlignmentFlag.AlignVCenter), text)
