@@ -1,4 +1,4 @@
-"""Drawings made by the tests."""
+"""Drawings made by the tests, and a widget put on screen."""
 
 from __future__ import annotations
 
@@ -25,3 +25,12 @@ def transformed(d: Drawing, scale: float, dx: float, dy: float, canvas: float) -
     return Drawing(
         canvas, canvas, d.pen_width * scale, [[(x * scale + dx, y * scale + dy) for x, y in s] for s in d.strokes]
     )
+
+
+def shown(qtbot, widget, width: int, height: int):
+    """``widget`` at ``width``×``height``, shown and on screen (closed when the test ends)."""
+    qtbot.addWidget(widget)
+    widget.resize(width, height)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 from digitscope.app.canvas import DrawingCanvas
+from helpers import shown
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QImage, QRegion
 from PySide6.QtTest import QTest
@@ -23,11 +24,7 @@ def rendered(canvas: DrawingCanvas, region: QRect | None = None) -> np.ndarray:
 
 
 def test_a_repainted_part_of_a_stroke_in_progress_matches_the_whole(qtbot):
-    canvas = DrawingCanvas()
-    qtbot.addWidget(canvas)
-    canvas.resize(320, 320)
-    canvas.show()
-    qtbot.waitExposed(canvas)
+    canvas = shown(qtbot, DrawingCanvas(), 320, 320)
     # a spiral that crosses itself: older segments pass through the newest one's neighbourhood
     pts = [canvas.to_widget(140 + r * math.cos(t), 140 + r * math.sin(t)).toPoint()
            for t, r in ((i * 0.35, 30 + 2.2 * i) for i in range(48))]

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 from digitscope.app.views.probabilities import BAR, OTHER_TOP, TOP, ProbabilityView
+from helpers import shown
 from PySide6.QtCore import QPointF
 
 
-def painted(qtbot, view: ProbabilityView) -> tuple[np.ndarray, callable]:
+def painted(view: ProbabilityView) -> tuple[np.ndarray, callable]:
     """The plot's pixels (H, W, 3) and a map from data (x, y) to pixel (column, row)."""
-    view.resize(420, 360)
-    view.show()
-    qtbot.waitExposed(view)
     image = view.plot.grab().toImage()
     rgb = np.array([[image.pixelColor(x, y).getRgb()[:3] for x in range(image.width())] for y in range(image.height())])
     vb = view.plot.getPlotItem().getViewBox()
@@ -28,12 +26,11 @@ def column_height(rgb: np.ndarray, column: int, colour: tuple[int, int, int]) ->
 
 
 def test_bars_are_painted_at_their_digits_with_their_heights(qtbot):
-    view = ProbabilityView()
-    qtbot.addWidget(view)
+    view = shown(qtbot, ProbabilityView(), 420, 360)
     probs = np.zeros(10)
     probs[3], probs[7] = 0.8, 0.2
     view.show_probabilities(probs)
-    rgb, to_pixel = painted(qtbot, view)
+    rgb, to_pixel = painted(view)
     top, other = TOP.color().getRgb()[:3], BAR.color().getRgb()[:3]
     full = to_pixel(0, 0)[1] - to_pixel(0, 1)[1]  # pixels from 0 to 100 %
     for digit, p, colour in ((3, 0.8, top), (7, 0.2, other)):
@@ -45,16 +42,15 @@ def test_bars_are_painted_at_their_digits_with_their_heights(qtbot):
 
 
 def test_a_second_model_gets_its_own_bars_beside_and_they_go_again(qtbot):
-    view = ProbabilityView()
-    qtbot.addWidget(view)
+    view = shown(qtbot, ProbabilityView(), 420, 360)
     mine, theirs = np.eye(10)[2] * 0.9, np.eye(10)[6] * 0.6
     view.show_probabilities(mine, theirs, "other")
-    rgb, to_pixel = painted(qtbot, view)
+    rgb, to_pixel = painted(view)
     full = to_pixel(0, 0)[1] - to_pixel(0, 1)[1]
     assert abs(column_height(rgb, to_pixel(2 - 0.2, 0)[0], TOP.color().getRgb()[:3]) - 0.9 * full) <= 2
     assert abs(column_height(rgb, to_pixel(6 + 0.2, 0)[0], OTHER_TOP.color().getRgb()[:3]) - 0.6 * full) <= 2
     view.show_probabilities(mine)
-    rgb, to_pixel = painted(qtbot, view)
+    rgb, to_pixel = painted(view)
     assert column_height(rgb, to_pixel(6 + 0.2, 0)[0], OTHER_TOP.color().getRgb()[:3]) == 0
     assert abs(column_height(rgb, to_pixel(2, 0)[0], TOP.color().getRgb()[:3]) - 0.9 * full) <= 2
 
@@ -74,12 +70,9 @@ def test_new_answers_repaint_their_text_and_never_relayout_the_window(qtbot):
             return False
 
     window = QMainWindow()
-    qtbot.addWidget(window)
     view = ProbabilityView()
     window.setCentralWidget(view)
-    window.resize(420, 480)
-    window.show()
-    qtbot.waitExposed(window)
+    shown(qtbot, window, 420, 480)
     qtbot.wait(50)  # the first layout passes
     spy = Layouts()
     for widget in [window, view, *view.findChildren(QObject)]:
@@ -97,11 +90,7 @@ def test_new_answers_repaint_their_text_and_never_relayout_the_window(qtbot):
 
 
 def test_a_caption_too_long_for_its_box_is_elided_and_whole_in_its_tooltip(qtbot):
-    view = ProbabilityView()
-    qtbot.addWidget(view)
-    view.resize(300, 360)
-    view.show()
-    qtbot.waitExposed(view)
+    view = shown(qtbot, ProbabilityView(), 300, 360)
     long = "the model failed: " + "a very long reason " * 8
     view.show_message(long)
     assert view.caption.text() == long and view.caption.toolTip() == long
@@ -117,16 +106,13 @@ def test_a_text_line_without_a_colour_paints_in_its_windows_palette(qtbot):
     from PySide6.QtWidgets import QVBoxLayout, QWidget
 
     dark = QWidget()
-    qtbot.addWidget(dark)
     palette = dark.palette()
     palette.setColor(QPalette.ColorRole.Window, QColor("#101010"))
     palette.setColor(QPalette.ColorRole.WindowText, QColor("#f0f0f0"))
     line = TextLine("max 0.873")
     dark.setPalette(palette)
     QVBoxLayout(dark).addWidget(line)
-    dark.resize(200, 60)
-    dark.show()
-    qtbot.waitExposed(dark)
+    shown(qtbot, dark, 200, 60)
     image = line.grab().toImage()
     lightness = [image.pixelColor(x, y).lightness() for x in range(image.width()) for y in range(image.height())]
     assert min(lightness) < 40 and max(lightness) > 200  # light text on the dark window
