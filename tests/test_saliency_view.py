@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from digitscope.app.views.saliency import AGAINST, FOR, saliency_image, saliency_rgba
+from digitscope.app.views.pixel_image import to_qimage
+from digitscope.app.views.saliency import AGAINST, FOR, saliency_rgba
 from helpers import seven
 from PySide6.QtGui import QColor
 
@@ -33,7 +34,7 @@ def test_saliency_overlays_the_strokes_and_follows_the_drawing(qtbot, settings, 
     assert orange_pixels(w.canvas) > 20, "the ink is coloured by its saliency"
     # cut down to what shows, it paints what the whole 28×28 overlay does (but for rounding)
     cropped = w.canvas.grab().toImage()
-    w.canvas.set_overlay(saliency_image(reading.saliency), reading.placement.canvas_rect())
+    w.canvas.set_overlay(to_qimage(saliency_rgba(reading.saliency)), reading.placement.canvas_rect())  # the whole 28×28
     whole = w.canvas.grab().toImage()
     a, b = (np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine()).astype(int) for img in (cropped, whole))
     differ = np.abs(a - b)  # the cut-down overlay's pixel grid may sit up to half a screen pixel off

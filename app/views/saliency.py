@@ -27,11 +27,6 @@ def saliency_rgba(saliency: np.ndarray) -> np.ndarray:
     return rgba
 
 
-def saliency_image(saliency: np.ndarray) -> QImage:
-    """The overlay as a QImage (a copy, independent of the array)."""
-    return to_qimage(saliency_rgba(saliency))
-
-
 def saliency_overlay(saliency: np.ndarray) -> tuple[QImage, tuple[int, int, int, int]] | None:
     """The overlay cut down to the pixels that show, with one transparent pixel around them,
     and where that lies in the saliency's pixels (x, y, w, h); None when nothing shows.
@@ -47,4 +42,3 @@ def saliency_overlay(saliency: np.ndarray) -> tuple[QImage, tuple[int, int, int,
     y0, y1 = max(int(rows[0]) - 1, 0), min(int(rows[-1]) + 2, h)
     x0, x1 = max(int(cols[0]) - 1, 0), min(int(cols[-1]) + 2, w)
     return to_qimage(rgba[y0:y1, x0:x1]), (x0, y0, x1 - x0, y1 - y0)
-
