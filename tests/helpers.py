@@ -1,10 +1,29 @@
-"""Drawings made by the tests, and a widget put on screen."""
+"""Drawings made by the tests, a widget put on screen, and float32 tolerances."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
+import pytest
 from digitscope.model.drawing import Drawing
+
+#: How closely two float32 results of one computation agree when they are reached by different
+#: routes (NumPy vs Keras, another BLAS kernel, thread count or CPU): a few float32 ulps of the
+#: largest terms summed, never bit for bit. Loose enough for any x86-64 CPU, tight enough that a
+#: wrong weight, bias, channel or index (errors of 1e-2 and more) still fails.
+F32_RTOL = 1e-4
+F32_ATOL = 1e-5
+
+
+def assert_f32_close(actual, expected) -> None:
+    """Arrays equal within float32 arithmetic's reach (see :data:`F32_RTOL`)."""
+    np.testing.assert_allclose(actual, expected, rtol=F32_RTOL, atol=F32_ATOL)
+
+
+def approx_f32(expected):
+    """``pytest.approx`` for a float32 result (see :data:`F32_RTOL`)."""
+    return pytest.approx(expected, rel=F32_RTOL, abs=F32_ATOL)
 
 
 def vertical_stroke(width: float = 280, height: float = 280, pen: float = 18) -> Drawing:

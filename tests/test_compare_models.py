@@ -6,7 +6,7 @@ import numpy as np
 from digitscope.model.inference import CnnWeights, Predictor
 from digitscope.model.modelfile import bundled_model_path
 from digitscope.model.preprocess import drawing_to_tensor
-from helpers import seven
+from helpers import assert_f32_close, seven
 
 
 def a_different_model(bundled_predictor) -> Predictor:
@@ -24,8 +24,8 @@ def test_a_second_model_is_shown_beside_the_first_live(qtbot, window, bundled_pr
     view = window.probabilities
     qtbot.waitUntil(lambda: view.other_probabilities is not None, timeout=10000)
     x = drawing_to_tensor(seven())
-    np.testing.assert_allclose(view.probabilities, bundled_predictor.predict(x).probabilities, atol=1e-6)
-    np.testing.assert_allclose(view.other_probabilities, other.predict(x).probabilities, atol=1e-6)
+    assert_f32_close(view.probabilities, bundled_predictor.predict(x).probabilities)
+    assert_f32_close(view.other_probabilities, other.predict(x).probabilities)
     assert not np.allclose(view.other_probabilities, view.probabilities)
     assert view.other_bars.isVisible() and "other model" in view.caption.text()
     window.stop_comparing()

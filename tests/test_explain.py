@@ -9,7 +9,7 @@ import pytest
 from digitscope.model import explain
 from digitscope.model.inference import CnnWeights, Predictor
 from digitscope.model.preprocess import drawing_to_tensor
-from helpers import seven
+from helpers import approx_f32, assert_f32_close, seven
 
 
 def direct_conv(x: np.ndarray, kernels: np.ndarray, biases: np.ndarray) -> np.ndarray:
@@ -52,8 +52,8 @@ def test_conv1_step_adds_up_to_the_activation(case, row, col):
         np.testing.assert_array_equal(s.kernel, weights.kernel1[:, :, 0, channel])
         assert s.products.sum() == pytest.approx(s.total, abs=1e-12)
         assert s.z == pytest.approx(s.total + float(weights.b1[channel]))
-        assert s.value == pytest.approx(a1[row, col, channel], abs=1e-6)
-        assert s.value == pytest.approx(float(prediction.activations["conv1"][row, col, channel]), abs=1e-5)
+        assert s.value == approx_f32(a1[row, col, channel])
+        assert s.value == approx_f32(float(prediction.activations["conv1"][row, col, channel]))
 
 
 @pytest.mark.parametrize("row,col", POSITIONS)
@@ -63,8 +63,8 @@ def test_conv2_step_adds_up_to_the_activation(case, row, col):
     for channel in (0, 33, 63):
         s = explain.conv2_step(conv1, weights, channel, row, col)
         assert s.contributions.shape == (32,)
-        assert s.value == pytest.approx(a2[row, col, channel], abs=1e-4)
-        assert s.value == pytest.approx(float(prediction.activations["conv2"][row, col, channel]), abs=1e-5)
+        assert s.value == approx_f32(a2[row, col, channel])
+        assert s.value == approx_f32(float(prediction.activations["conv2"][row, col, channel]))
         # by default the input map shown is the one that weighs most in the sum
         assert abs(s.contributions[s.source]) == pytest.approx(np.abs(s.contributions).max())
         assert s.products.sum() == pytest.approx(s.contributions[s.source])
@@ -81,7 +81,7 @@ def test_pool_step_is_the_largest_of_four(case):
             s = explain.pool_step(conv2, channel, row, col)
             np.testing.assert_array_equal(s.window, conv2[2 * row : 2 * row + 2, 2 * col : 2 * col + 2, channel])
             assert s.value == float(pooled[row, col, channel])
-            assert s.value == pytest.approx(a2[2 * row : 2 * row + 2, 2 * col : 2 * col + 2, channel].max(), abs=1e-4)
+            assert s.value == approx_f32(a2[2 * row : 2 * row + 2, 2 * col : 2 * col + 2, channel].max())
             i, j = s.argmax
             assert s.window[i, j] == s.value
 
@@ -89,7 +89,7 @@ def test_pool_step_is_the_largest_of_four(case):
 def test_softmax_and_votes_give_the_prediction(case):
     weights, _, _, _, prediction = case
     sm = explain.softmax(prediction.activations["dense"], weights)
-    np.testing.assert_allclose(sm.probabilities, prediction.probabilities, atol=1e-6)
+    assert_f32_close(sm.probabilities, prediction.probabilities)
     assert sm.exps.max() == 1.0
     digit = prediction.digit
     v = explain.votes(prediction.activations["dense"], weights, digit)

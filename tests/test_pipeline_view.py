@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from digitscope.app.views.pipeline_strip import KEYS
 from digitscope.model.inference import Prediction
-from helpers import loop, seven
+from helpers import approx_f32, assert_f32_close, loop, seven
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
@@ -81,7 +81,7 @@ def test_the_menu_opens_all_six_stages_of_the_drawing(qtbot, window, view):
         image = strip.images[key]
         assert image is not None and (image.width(), image.height()) == size, key
     assert not any(strip.notes.values())
-    np.testing.assert_allclose(strip.probabilities, pred.probabilities, atol=1e-6)
+    assert_f32_close(strip.probabilities, pred.probabilities)
     assert int(np.argmax(strip.probabilities)) == pred.digit == 7
     # the pooled maps and the dense units are really drawn (not left black)
     grabbed = strip.grab().toImage()
@@ -101,13 +101,13 @@ def test_the_view_follows_the_drawing(qtbot, window, view):
     assert view.panels["conv1"].step is None and "Draw a digit" in view.panels["conv1"].sums.message
     window.canvas.undo_stack.redo()
     qtbot.waitUntil(lambda: view.strip.probabilities is not None, timeout=10000)
-    np.testing.assert_allclose(view.strip.probabilities, first, atol=1e-6)
+    assert_f32_close(view.strip.probabilities, first)
     read(qtbot, window, loop())
     qtbot.waitUntil(lambda: view.reading is window.latest, timeout=5000)
     assert int(np.argmax(view.strip.probabilities)) == 0
     x = window.latest.tensor
     step = view.panels["conv1"].step
-    assert step.value == pytest.approx(conv1_at(x, window.predictor.weights, step.channel, step.row, step.col), abs=1e-5)
+    assert step.value == approx_f32(conv1_at(x, window.predictor.weights, step.channel, step.row, step.col))
 
 
 def test_clicking_a_stage_shows_its_detail_and_a_map_picks_it(qtbot, window, view):
@@ -145,8 +145,8 @@ def test_conv1_step_through_adds_up_to_the_activation(qtbot, window, view):
         np.testing.assert_array_equal(s.kernel, weights.kernel1[:, :, 0, 12])
         assert s.products.sum() + s.bias == pytest.approx(s.z)
         expected = conv1_at(reading.tensor, weights, 12, r, c)
-        assert s.value == pytest.approx(expected, abs=1e-5)
-        assert s.value == pytest.approx(float(acts[r, c, 12]), abs=1e-5)
+        assert s.value == approx_f32(expected)
+        assert s.value == approx_f32(float(acts[r, c, 12]))
         assert panel.sums.check(s.value, "")[0].startswith("✓")
 
 
@@ -161,8 +161,8 @@ def test_conv2_step_through_adds_up_to_the_activation(qtbot, window, view):
             panel.set_position(r, c)
             s = panel.step
             expected = conv2_at(a1, weights, channel, r, c)
-            assert s.value == pytest.approx(expected, abs=1e-4)
-            assert s.value == pytest.approx(float(acts["conv2"][r, c, channel]), abs=1e-5)
+            assert s.value == approx_f32(expected)
+            assert s.value == approx_f32(float(acts["conv2"][r, c, channel]))
             assert len(s.contributions) == 32 and s.total + s.bias == pytest.approx(s.z)
             np.testing.assert_allclose(s.patch, a1[r : r + 3, c : c + 3, s.source], atol=1e-5)
     # choosing which conv1 map to show changes the window's source, not the sum
@@ -181,7 +181,7 @@ def test_pool_step_through_takes_the_largest_of_four(qtbot, window, view):
         panel.set_position(r, c)
         s = panel.step
         conv2 = [conv2_at(a1, weights, 9, 2 * r + i, 2 * c + j) for i in range(2) for j in range(2)]
-        assert s.value == pytest.approx(max(conv2), abs=1e-4)
+        assert s.value == approx_f32(max(conv2))
         assert s.value == float(acts["pool"][r, c, 9])
         i, j = s.argmax
         assert s.window[i, j] == s.value

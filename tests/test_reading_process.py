@@ -7,7 +7,7 @@ import signal
 
 import numpy as np
 import pytest
-from helpers import loop, vertical_stroke
+from helpers import assert_f32_close, loop, vertical_stroke
 from PySide6.QtCore import QSettings
 
 from digitscope.app.mosaic import LEVELS, ColourScale, dense_mosaic, index_mosaic, pool_mosaic
@@ -36,7 +36,7 @@ def test_child_reads_exactly_like_the_thread(bundled_predictor):
             local = prepare_reading(read_drawing(seq, drawing, bundled_predictor), MapColouring({"conv1": 8, "conv2": 8}))
             assert remote.seq == seq
             np.testing.assert_allclose(remote.tensor, local.tensor)
-            np.testing.assert_allclose(remote.prediction.probabilities, local.prediction.probabilities, atol=1e-6)
+            assert_f32_close(remote.prediction.probabilities, local.prediction.probabilities)
             for name in ("conv1", "conv2"):
                 np.testing.assert_allclose(remote.prediction.activations[name], local.prediction.activations[name], atol=1e-5)
                 assert remote.prepared[name][0].shape == local.prepared[name][0].shape
@@ -127,7 +127,7 @@ def test_child_reads_with_a_compared_model_and_saliency_too(bundled_predictor):
         process.set_compare(other.weights)
         remote = process.read(2, loop(), saliency=True)
         local = read_drawing(2, loop(), bundled_predictor, saliency=True)
-        np.testing.assert_allclose(remote.compare, other.predict(remote.tensor).probabilities, atol=1e-6)
+        assert_f32_close(remote.compare, other.predict(remote.tensor).probabilities)
         np.testing.assert_allclose(remote.saliency, local.saliency, atol=1e-5)
         assert remote.placement == local.placement
         process.set_compare(None)
@@ -232,13 +232,13 @@ def test_the_child_reads_dense_networks_too(bundled_predictor):
         process.set_weights(numpy_weights(dense))
         _wait_ready(process)
         remote, local = process.read(1, loop()), read_drawing(1, loop(), dense)
-        np.testing.assert_allclose(remote.prediction.probabilities, local.prediction.probabilities, atol=1e-6)
+        assert_f32_close(remote.prediction.probabilities, local.prediction.probabilities)
         assert remote.prepared == {}, "no conv maps to colour"
         process.set_weights(numpy_weights(bundled_predictor))  # and a CNN compared with a Dense network
         _wait_ready(process)
         process.set_compare(numpy_weights(dense))
         both = process.read(2, loop())
-        np.testing.assert_allclose(both.compare, local.prediction.probabilities, atol=1e-6)
+        assert_f32_close(both.compare, local.prediction.probabilities)
         assert both.prediction.digit == 0
     finally:
         process.close()

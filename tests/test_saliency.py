@@ -6,6 +6,7 @@ import numpy as np
 from digitscope.model.examples import example_drawing
 from digitscope.model.preprocess import drawing_to_tensor
 from digitscope.model.saliency import cnn_logits, gradient_x_input
+from helpers import assert_f32_close
 
 
 def test_gradient_matches_finite_differences(bundled_predictor):
@@ -45,4 +46,4 @@ def test_reusing_the_predictions_activations_gives_the_same_map(bundled_predicto
     full, d1 = gradient_x_input(bundled_predictor.weights, x)
     reused, d2 = gradient_x_input(bundled_predictor.weights, x, pred.digit, pred.activations)
     assert d1 == d2 == 5
-    np.testing.assert_allclose(reused, full, rtol=1e-5, atol=1e-6)
+    assert_f32_close(reused, full)
