@@ -80,6 +80,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--compare-model", metavar="FILE", help="after training, evaluate this model next to the new one")
     t.add_argument(
+        "--pen-data", metavar="FILE",
+        help="also train on pen drawings: JSON lines in the drawing format with label and site "
+        "(e.g. ../shared/data/unipen-dev.jsonl)",
+    )
+    t.add_argument("--pen-sites", type=_names, metavar="A,B,...", help="train on these sites of --pen-data only (default: all)")
+    t.add_argument(
+        "--leave-out-site", metavar="SITE",
+        help="never train on this site of --pen-data; score the new model on it (leave-one-site-out)",
+    )
+    t.add_argument(
+        "--pen-copies", type=_positive_int, default=12,
+        help="renders of each pen drawing: one as drawn, the rest varied as other writers would (default: %(default)s)",
+    )
+    t.add_argument(
+        "--synth", type=_non_negative_int, default=0, metavar="N",
+        help="also train on N synthesised digits in the regional writing variants (crossed zeros and sevens, "
+        "continental ones, open fours...; default: %(default)s)",
+    )
+    t.add_argument(
         "--nice", type=int, default=0, metavar="N",
         help="lower this run's CPU priority by N (POSIX), so an app driving it stays responsive",
     )
@@ -112,6 +131,20 @@ def _fraction(text: str) -> float:
     value = float(text)
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return value
+
+
+def _names(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("name at least one site")
+    return names
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {value}")
     return value
 
 
@@ -287,6 +320,11 @@ def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> int:
         drawings_holdout=args.drawings_holdout,
         compare_model=args.compare_model,
         architecture=args.architecture,
+        pen_data=args.pen_data,
+        pen_sites=args.pen_sites,
+        leave_out_site=args.leave_out_site,
+        pen_copies=args.pen_copies,
+        synth=args.synth,
     )
     if args.nice > 0 and hasattr(os, "nice"):
         os.nice(args.nice)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .curves import arc as _arc
+from .curves import polyline as _line
 from .drawing import Drawing, Stroke
 
 CANVAS = 280
@@ -17,18 +19,6 @@ PEN = 19.6
 
 def _pts(xy: np.ndarray) -> Stroke:
     return [(round(float(x), 1), round(float(y), 1)) for x, y in xy]
-
-
-def _arc(cx: float, cy: float, rx: float, ry: float, start: float, stop: float, n: int = 40) -> np.ndarray:
-    """Points of an elliptical arc; angles in degrees, 0 = right, 90 = down (screen y)."""
-    t = np.radians(np.linspace(start, stop, n))
-    return np.column_stack([cx + rx * np.cos(t), cy + ry * np.sin(t)])
-
-
-def _line(*points: tuple[float, float], n: int = 12) -> np.ndarray:
-    """A polyline through ``points``, with ``n`` points per segment."""
-    segs = [np.linspace(a, b, n, endpoint=False) for a, b in zip(points, points[1:])]
-    return np.vstack([*segs, np.asarray(points[-1:], dtype=float)])
 
 
 def _strokes(digit: int) -> list[np.ndarray]:

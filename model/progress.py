@@ -61,6 +61,16 @@ class HumanProgress:
             skipped = event["skipped"]
             note = f"; skipped {len(skipped)} unreadable: " + ", ".join(Path(s["path"]).name for s in skipped) if skipped else ""
             self._line(f"my drawings: {event['trained']} to train on (weight {event['weight']:g}), {event['held_out']} held out{note}")
+        elif kind == "pen_data":
+            left = f", {event['left_out']} left out" if event.get("left_out") else ""
+            self._line(
+                f"pen data: {event['drawings']} drawings of {', '.join(event['sites'])}{left}, "
+                f"{event['images']} renders ({event['copies']} each)"
+            )
+        elif kind == "synthesised":
+            self._line(f"synthesised {event['images']} digits in the regional writing variants")
+        elif kind == "held_out_site":
+            self._line(f"left-out site {event['site']}: {100 * event['accuracy']:.2f}% of {event['samples']}")
         elif kind == "compared":
             for name, figures in event["models"].items():
                 parts = [f"{data}: {100 * f['accuracy']:.2f}% of {f['samples']}" for data, f in figures.items()]

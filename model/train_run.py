@@ -37,6 +37,16 @@ class TrainRequest:
     compare_model: str | None = None
     #: Which network: "cnn", "dense" or "numpy" (see ``architecture.ARCHITECTURES``).
     architecture: str = "cnn"
+    #: Pen drawings to train on as well (JSON lines, see :mod:`.pen_data`), each rendered
+    #: ``pen_copies`` times (once as drawn, the rest varied as another writer would).
+    pen_data: str | None = None
+    #: Train on these sites of ``pen_data`` only (None: all).
+    pen_sites: list[str] | None = None
+    #: Never train on this site; score the new model on it instead (leave-one-site-out).
+    leave_out_site: str | None = None
+    pen_copies: int = 12
+    #: Synthesised digits of the regional writing variants (see :mod:`.style_synth`) to add.
+    synth: int = 0
 
 
 #: (learning rate, batch size) by architecture: Adam for the Keras networks, plain SGD for NumPy's.
@@ -52,6 +62,10 @@ def check_request(request: TrainRequest) -> None:
         raise ValueError(f"unknown architecture {request.architecture!r}: choose one of {', '.join(ARCHITECTURES)}")
     if request.train_layers != "all" and request.architecture != "cnn":
         raise ValueError("--train-layers dense keeps a CNN's convolution filters: it is for the CNN only")
+    if (request.pen_sites or request.leave_out_site) and not request.pen_data:
+        raise ValueError("--pen-sites and --leave-out-site choose sites of --pen-data: name the file too")
+    if request.pen_copies < 1 or request.synth < 0:
+        raise ValueError("--pen-copies must be ≥ 1 and --synth ≥ 0")
     if request.init_model and request.architecture == "numpy":
         raise ValueError("the NumPy network always starts from scratch (no --init-model)")
     if request.init_model:
@@ -140,6 +154,37 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
             "skipped": [{"path": str(p), "reason": r} for p, r in mine.skipped],
         }
         progress({"event": "drawings", **drawings_info})
+    pen_info: dict[str, Any] | None = None
+    held_site: Any = None
+    if request.pen_data:
+        from .pen_data import load_pen_digits, render_augmented
+
+        pen = load_pen_digits(request.pen_data)
+        left_out = [request.leave_out_site] if request.leave_out_site else []
+        trained = pen.select(request.pen_sites, left_out)
+        held_site = pen.select(left_out) if left_out else None
+        pen_x, pen_y = render_augmented(trained, request.pen_copies, request.seed)
+        x = np.concatenate([x, pen_x[..., None]])
+        y = np.concatenate([y, pen_y])
+        weights = np.concatenate([weights, np.ones(len(pen_y), np.float32)])
+        pen_info = {
+            "file": str(request.pen_data),
+            "sha256": sha256_file(pen.path),
+            "sites": trained.site_names(),
+            "left_out": request.leave_out_site,
+            "drawings": len(trained),
+            "copies": request.pen_copies,
+            "images": int(len(pen_y)),
+        }
+        progress({"event": "pen_data", **pen_info})
+    if request.synth:
+        from .style_synth import synth_tensors
+
+        syn_x, syn_y = synth_tensors(request.synth, request.seed + 1)
+        x = np.concatenate([x, syn_x[..., None]])
+        y = np.concatenate([y, syn_y])
+        weights = np.concatenate([weights, np.ones(len(syn_y), np.float32)])
+        progress({"event": "synthesised", "images": int(len(syn_y))})
     config = TrainConfig(
         epochs=request.epochs,
         batch_size=request.batch_size or batch,
@@ -176,6 +221,13 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
     x_test = as_inputs(data.x_test)
     test = evaluate_labels(data.y_test, predicted(result.model, x_test))
     progress({"event": "evaluated", "test_accuracy": test.accuracy, "per_class_accuracy": test.per_class})
+    held_site_figures = None
+    if held_site is not None:
+        from .preprocess import drawing_to_tensor
+
+        site_x = np.stack([drawing_to_tensor(d) for d in held_site.drawings])[..., None]
+        held_site_figures = {"site": request.leave_out_site, **_figures(evaluate_labels(held_site.labels, predicted(result.model, site_x)))}
+        progress({"event": "held_out_site", **held_site_figures})
     if request.compare_model or request.drawings:
         comparison: dict[str, Any] = {"new": {"mnist_test": _figures(test)}}
         if len(held_y):
@@ -202,6 +254,9 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
         "epochs": request.epochs,
         "train_samples": int(len(x) - round(len(x) * request.validation_split)),
         "my_drawings": drawings_info,
+        "pen_data": pen_info,
+        "synthesised": request.synth,
+        "held_out_site": held_site_figures,
         "config": config.to_json(),
         "history": result.history,
         "training_seconds": round(result.seconds, 1),

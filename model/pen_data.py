@@ -1,0 +1,116 @@
+"""Labelled pen drawings in JSON lines, and their augmented renders for training.
+
+The format is the drawing format, one drawing a line, plus ``label`` (a digit)
+and ``site`` (who collected it), as ``../shared/data/unipen-dev.jsonl`` is::
+
+    {"label": 7, "site": "apb", "width": 280, "height": 280, "pen_width": 19.6, "strokes": [...]}
+
+Sites matter: a model is measured on writers it never saw by leaving one
+site out of training (see ``benchmarks/leave_one_site_out.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .drawing import Drawing, DrawingError
+from .stroke_augment import StrokeAugmentConfig, augment_drawing
+
+#: A pen-data file larger than this is refused before it is read.
+MAX_FILE_BYTES = 512 * 1024 * 1024
+
+
+@dataclass
+class PenDigits:
+    """Drawings of digits with their labels (N,) and collection sites (N,)."""
+
+    drawings: list[Drawing]
+    labels: np.ndarray
+    sites: np.ndarray
+    path: Path
+
+    def __len__(self) -> int:
+        return len(self.drawings)
+
+    def site_names(self) -> list[str]:
+        return sorted(set(self.sites.tolist()))
+
+    def select(self, sites: Iterable[str] | None = None, exclude: Iterable[str] = ()) -> PenDigits:
+        """The drawings of ``sites`` (all when None) but not of ``exclude``; unknown names are an error."""
+        known = set(self.site_names())
+        chosen = set(known if sites is None else sites)
+        dropped = set(exclude)
+        unknown = sorted((chosen | dropped) - known)
+        if unknown:
+            raise ValueError(f"{self.path.name} has no site {', '.join(unknown)} (its sites: {', '.join(sorted(known))})")
+        keep = np.flatnonzero([s in chosen and s not in dropped for s in self.sites])
+        return PenDigits([self.drawings[i] for i in keep], self.labels[keep], self.sites[keep], self.path)
+
+
+def load_pen_digits(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> PenDigits:
+    """Read a JSON-lines file of labelled digit drawings; a malformed line is an error naming it."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ValueError(f"cannot read pen data {path}: {exc.strerror or exc}") from None
+    if size > max_bytes:
+        raise ValueError(f"{path} is {size / 2**20:.0f} MB, more than the {max_bytes / 2**20:.0f} MB allowed for pen data")
+    drawings: list[Drawing] = []
+    labels: list[int] = []
+    sites: list[str] = []
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                doc = json.loads(line)
+                drawing = Drawing.from_json(doc)
+                label = doc.get("label")
+                if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label <= 9:
+                    raise DrawingError(f"label must be a digit 0-9, got {label!r}")
+            except (json.JSONDecodeError, DrawingError) as exc:
+                raise ValueError(f"{path}, line {number}: {exc}") from None
+            drawings.append(drawing)
+            labels.append(label)
+            sites.append(str(doc.get("site", "")))
+    if not drawings:
+        raise ValueError(f"{path} holds no drawings")
+    return PenDigits(drawings, np.asarray(labels, np.int64), np.asarray(sites), path)
+
+
+def render_augmented(
+    data: PenDigits,
+    copies: int,
+    seed: int,
+    augment: StrokeAugmentConfig = StrokeAugmentConfig(),
+    restyle_share: float = 0.3,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each drawing rendered ``copies`` times: once as it is, the rest varied by ``augment``, and a
+    ``restyle_share`` of the zeros, ones and sevens given another regional variant first
+    (:func:`.style_synth.restyle`). Returns (N·copies, 28, 28) float32 tensors and their labels."""
+    from .preprocess import EmptyInputError, drawing_to_tensor
+    from .style_synth import restyle
+
+    rng = np.random.default_rng(seed)
+    images: list[np.ndarray] = []
+    labels: list[int] = []
+    for drawing, label in zip(data.drawings, data.labels.tolist()):
+        for copy in range(copies):
+            varied = drawing
+            if copy:
+                if rng.random() < restyle_share:
+                    varied = restyle(varied, label, rng)
+                varied = augment_drawing(varied, rng, augment)
+            try:
+                images.append(drawing_to_tensor(varied))
+            except (EmptyInputError, ValueError):
+                continue
+            labels.append(label)
+    x = np.stack(images).astype(np.float32) if images else np.zeros((0, 28, 28), np.float32)
+    return x, np.asarray(labels, np.int64)

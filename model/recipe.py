@@ -1,0 +1,30 @@
+"""The bundled model's recipe, in one place: the ``digitscope train`` arguments of its two steps.
+
+1. **Base**: the CNN from scratch on MNIST alone (drawn-style augmentation).
+2. **Fine-tune** the base on MNIST, pen drawings (each rendered as drawn and varied as
+   other writers would) and synthesised regional variants of each digit.
+
+``benchmarks/leave_one_site_out.py`` measures exactly this recipe with one pen
+site left out of step 2, for each site; ``packaging/train_model.py`` runs both
+steps on all sites to make ``assets/digitscope-cnn.keras``.
+"""
+
+from __future__ import annotations
+
+BASE_ARGS = ["--validation-split", "0", "--epochs", "40"]
+FINE_TUNE_ARGS = [
+    "--validation-split", "0", "--epochs", "4", "--learning-rate", "3e-4", "--pen-copies", "12", "--synth", "20000",
+]
+
+
+def base_argv(mnist: str, output: str) -> list[str]:
+    """``digitscope train`` arguments of step 1."""
+    return ["train", "--mnist", mnist, *BASE_ARGS, "--output", output]
+
+
+def fine_tune_argv(mnist: str, base: str, pen_data: str, output: str, leave_out_site: str | None = None) -> list[str]:
+    """``digitscope train`` arguments of step 2 (with ``leave_out_site``: one fold of leave-one-site-out)."""
+    argv = ["train", "--mnist", mnist, "--init-model", base, "--pen-data", pen_data, *FINE_TUNE_ARGS]
+    if leave_out_site:
+        argv += ["--leave-out-site", leave_out_site]
+    return [*argv, "--output", output]
