@@ -148,7 +148,7 @@ def two_looped(rng: np.random.Generator) -> Strokes:
 
 def three_round(rng: np.random.Generator) -> Strokes:
     mid = _u(rng, 0.42, 0.52)
-    upper = arc(0.47, mid / 2, _u(rng, 0.2, 0.28), mid / 2, _u(rng, 190, 220), 450, 26)
+    upper = arc(0.47, mid / 2, _u(rng, 0.2, 0.28), mid / 2, _u(rng, 200, 235), 450, 26)
     lower_r = (1.0 - mid) / 2
     lower = arc(0.47, mid + lower_r, _u(rng, 0.24, 0.32), lower_r, 270, _u(rng, 480, 510), 28)
     if rng.random() < 0.25:  # two strokes: the pen lifted in the middle
@@ -301,15 +301,18 @@ def eight_two_loops(rng: np.random.Generator) -> Strokes:
 
 
 def nine(rng: np.random.Generator) -> Strokes:
-    """A loop and a stem: straight, slanted or curled at the foot; one stroke or two."""
+    """A loop and a stem: straight, slanted, or curled to the left at the foot (as in g); one
+    stroke or two."""
     r = _u(rng, 0.2, 0.28)
     ry = _u(rng, 0.18, 0.26)
     cx, cy = 0.5, ry
     right = cx + r
     loop = arc(cx, cy, r, ry, _u(rng, -10, 10), -360 + _u(rng, -20, 10), 32)
     foot_x = right - _u(rng, -0.05, 0.2)
-    if rng.random() < 0.3:  # curled to the left at the foot
-        stem = bezier((right, cy), (right, 0.7), (foot_x, 1.0), (foot_x - _u(rng, 0.15, 0.3), _u(rng, 0.9, 1.0)))
+    if rng.random() < 0.45:
+        bottom = _u(rng, 0.85, 1.0)
+        hook = (foot_x - _u(rng, 0.15, 0.4), _u(rng, 0.65, 1.0))
+        stem = bezier((right, cy), (right + _u(rng, -0.05, 0.05), 0.6), (foot_x, bottom + 0.1), hook)
     else:
         stem = polyline((right, cy), (foot_x, 1.0), n=16)
     if rng.random() < 0.3:

@@ -134,6 +134,8 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
         x, y = x[: request.limit], y[: request.limit]
     x, y = as_inputs(x), y.astype(np.int64)
     weights = np.ones(len(x), np.float32)
+    # renders of strokes varied as another writer would skip the image augmentation
+    image_augment = np.ones(len(x), bool)
     held_x = np.zeros((0, 28, 28, 1), np.float32)
     held_y = np.zeros(0, np.int64)
     drawings_info: dict[str, Any] | None = None
@@ -146,6 +148,7 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
         x = np.concatenate([x, mine_x[train_idx]])
         y = np.concatenate([y, mine_y[train_idx]])
         weights = np.concatenate([weights, np.full(len(train_idx), request.drawings_weight, np.float32)])
+        image_augment = np.concatenate([image_augment, np.ones(len(train_idx), bool)])
         drawings_info = {
             "folder": str(request.drawings),
             "trained": int(len(train_idx)),
@@ -167,6 +170,7 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
         x = np.concatenate([x, pen_x[..., None]])
         y = np.concatenate([y, pen_y])
         weights = np.concatenate([weights, np.ones(len(pen_y), np.float32)])
+        image_augment = np.concatenate([image_augment, np.zeros(len(pen_y), bool)])
         pen_info = {
             "file": str(request.pen_data),
             "sha256": sha256_file(pen.path),
@@ -184,6 +188,7 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
         x = np.concatenate([x, syn_x[..., None]])
         y = np.concatenate([y, syn_y])
         weights = np.concatenate([weights, np.ones(len(syn_y), np.float32)])
+        image_augment = np.concatenate([image_augment, np.zeros(len(syn_y), bool)])
         progress({"event": "synthesised", "images": int(len(syn_y))})
     config = TrainConfig(
         epochs=request.epochs,
@@ -209,7 +214,10 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
         from .architecture import build_model
 
         base = load_keras_model(request.init_model) if request.init_model else build_model(request.architecture)
-        result = train_model(x, one_hot(y), config, model=base, progress=progress, should_stop=should_stop, sample_weight=weights)
+        result = train_model(
+            x, one_hot(y), config, model=base, progress=progress, should_stop=should_stop,
+            sample_weight=weights, image_augment=image_augment,
+        )
 
     def predicted(model: Any, images: np.ndarray) -> np.ndarray:
         # Keras on all cores: TensorFlow is loaded here anyway, and it is ~2× the NumPy path for 10,000 images

@@ -69,10 +69,14 @@ def train_model(
     progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,
     sample_weight: np.ndarray | None = None,
+    image_augment: np.ndarray | None = None,
 ) -> TrainResult:
     """Train on float32 images (N, 28, 28, 1) in [0, 1] with one-hot labels (N, 10).
 
-    ``model`` is fine-tuned when given, else a new CNN is built. Raises
+    ``model`` is fine-tuned when given, else a new CNN is built. With ``config.augment``,
+    the images where ``image_augment`` (N,) is true (default: all) get the image
+    augmentation and style variants; renders of drawings varied on their strokes
+    already are left as they are. Raises
     :class:`TrainingCancelled` as soon as ``should_stop()`` turns true (checked
     after every batch).
     """
@@ -86,6 +90,8 @@ def train_model(
     stop = should_stop or (lambda: False)
     if sample_weight is None:
         sample_weight = np.ones(len(x), dtype=np.float32)
+    if image_augment is None:
+        image_augment = np.ones(len(x), dtype=bool)
     n_val = int(round(len(x) * config.validation_split))
     order = np.random.default_rng(config.seed).permutation(len(x))
     val_idx, train_idx = order[:n_val], order[n_val:]
@@ -111,12 +117,14 @@ def train_model(
     )
 
     x_train = x[train_idx]
+    mask = np.asarray(image_augment, dtype=bool)[train_idx]
     if config.augment and config.style_variants > 0:
         from .styles import add_style_variants
 
-        x_train = add_style_variants(x_train, y[train_idx].argmax(axis=1), config.seed, config.style_variants)
+        x_train = x_train.copy()
+        x_train[mask] = add_style_variants(x_train[mask], y[train_idx][mask].argmax(axis=1), config.seed, config.style_variants)
     train_ds = tf.data.Dataset.from_tensor_slices(
-        (x_train, y[train_idx], sample_weight[train_idx].astype(np.float32))
+        ((x_train, mask.astype(np.float32)), y[train_idx], sample_weight[train_idx].astype(np.float32))
     )
     train_ds = train_ds.shuffle(len(train_idx), seed=config.seed, reshuffle_each_iteration=True)
     train_ds = train_ds.batch(config.batch_size)
@@ -124,10 +132,12 @@ def train_model(
         cfg = config.augment_config
         seeds = tf.data.Dataset.random(seed=config.seed).batch(2)
         train_ds = tf.data.Dataset.zip((train_ds, seeds)).map(
-            lambda batch, s: (_augment(batch[0], s, cfg), batch[1], batch[2]),
+            lambda batch, s: (_augment(batch[0][0], batch[0][1], s, cfg), batch[1], batch[2]),
             num_parallel_calls=1,
             deterministic=True,
         )
+    else:
+        train_ds = train_ds.map(lambda inputs, labels, weights: (inputs[0], labels, weights))
     train_ds = train_ds.prefetch(2)
     val_data = (x[val_idx], y[val_idx]) if n_val else None
 
@@ -158,10 +168,14 @@ def train_model(
     return TrainResult(model=model, history=callback.history, seconds=time.perf_counter() - started)
 
 
-def _augment(images: Any, seed: Any, cfg: AugmentConfig) -> Any:
+def _augment(images: Any, mask: Any, seed: Any, cfg: AugmentConfig) -> Any:
+    """The batch's images augmented where ``mask`` is 1, as they are where it is 0."""
+    import tensorflow as tf
+
     from .augment import augment_batch
 
-    return augment_batch(images, seed, cfg)
+    keep = tf.reshape(mask, [-1, 1, 1, 1])
+    return keep * augment_batch(images, seed, cfg) + (1.0 - keep) * images
 
 
 def _progress_callback(emit: ProgressFn, stop: StopFn, steps: int, interval: float) -> Any:

@@ -46,6 +46,19 @@ def test_augmentation_keeps_images_valid():
     np.testing.assert_array_equal(out, again)
 
 
+def test_image_augmentation_leaves_unmasked_images_as_they_are():
+    import tensorflow as tf
+    from digitscope.model.augment import AugmentConfig
+    from digitscope.model.training import _augment
+
+    x = np.zeros((8, 28, 28, 1), np.float32)
+    x[:, 6:22, 13:15] = 1.0
+    mask = tf.constant([1, 0] * 4, tf.float32)
+    out = _augment(tf.constant(x), mask, tf.constant([1, 2], tf.int64), AugmentConfig(probability=1.0)).numpy()
+    np.testing.assert_array_equal(out[1::2], x[1::2])
+    assert all(not np.allclose(out[i], x[i]) for i in range(0, 8, 2))
+
+
 def test_cancel_stops_and_raises(tiny_mnist):
     data = load_mnist(tiny_mnist)
     batches = []
