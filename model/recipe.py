@@ -13,7 +13,7 @@ from __future__ import annotations
 
 BASE_ARGS = ["--validation-split", "0", "--epochs", "40"]
 FINE_TUNE_ARGS = [
-    "--validation-split", "0", "--epochs", "4", "--learning-rate", "3e-4", "--pen-copies", "12", "--synth", "20000",
+    "--validation-split", "0", "--epochs", "4", "--learning-rate", "3e-4", "--pen-copies", "12", "--synth", "30000",
 ]
 
 

@@ -95,8 +95,8 @@ def one_plain(rng: np.random.Generator) -> Strokes:
 
 def _flag(rng: np.random.Generator, top: tuple[float, float], long: bool) -> tuple[float, float]:
     """Where the up-stroke starts: below and left of the top; the continental flag is long and steep."""
-    length = _u(rng, 0.3, 0.6) if long else _u(rng, 0.12, 0.3)
-    angle = np.radians(_u(rng, 25, 65) if long else _u(rng, 10, 50))  # below the horizontal
+    length = _u(rng, 0.3, 0.8) if long else _u(rng, 0.12, 0.3)
+    angle = np.radians(_u(rng, 30, 65) if long else _u(rng, 15, 55))  # below the horizontal
     return top[0] - length * np.cos(angle), top[1] + length * np.sin(angle)
 
 
@@ -135,7 +135,7 @@ def two_plain(rng: np.random.Generator) -> Strokes:
 def two_looped(rng: np.random.Generator) -> Strokes:
     """A two with a small loop where the diagonal meets the base."""
     top = _two_top(rng)
-    r = _u(rng, 0.05, 0.1)
+    r = _u(rng, 0.05, 0.18)
     cx, cy = _u(rng, 0.22, 0.32), 1.0 - r
     down = polyline(tuple(top[-1]), (cx + r * 0.7, cy - r * 0.7), n=14)
     loop = arc(cx, cy, r * 1.1, r, -45, -45 - 300, 16)
@@ -279,7 +279,7 @@ def eight_one_stroke(rng: np.random.Generator) -> Strokes:
     """A figure eight in one stroke; the top loop may be small, or left open."""
     t0 = _u(rng, 0.0, 0.9) if rng.random() < 0.35 else 0.0  # > 0: the top loop is left open
     t = np.linspace(t0, 2 * np.pi - (_u(rng, 0.0, 0.6) if t0 else 0.0), 72)
-    cross = _u(rng, 0.36, 0.52)  # where the loops meet; small values make a small top loop
+    cross = _u(rng, 0.3, 0.52)  # where the loops meet; small values make a small top loop
     top_w, bottom_w = _u(rng, 0.13, 0.24), _u(rng, 0.2, 0.28)
     y = 0.5 - 0.5 * np.cos(t)  # 0 at the top, 1 at the bottom
     y = np.where(y < 0.5, y / 0.5 * cross, cross + (y - 0.5) / 0.5 * (1.0 - cross))
@@ -301,17 +301,17 @@ def eight_two_loops(rng: np.random.Generator) -> Strokes:
 
 
 def nine(rng: np.random.Generator) -> Strokes:
-    """A loop and a stem: straight, slanted, or curled to the left at the foot (as in g); one
-    stroke or two."""
-    r = _u(rng, 0.2, 0.28)
-    ry = _u(rng, 0.18, 0.26)
+    """A loop and a stem: straight, slanted, or curled to the left at the foot (as in g), the
+    curl short or sweeping far left; one stroke or two."""
+    r = _u(rng, 0.14, 0.28)
+    ry = _u(rng, 0.13, 0.26)
     cx, cy = 0.5, ry
     right = cx + r
     loop = arc(cx, cy, r, ry, _u(rng, -10, 10), -360 + _u(rng, -20, 10), 32)
     foot_x = right - _u(rng, -0.05, 0.2)
     if rng.random() < 0.45:
         bottom = _u(rng, 0.85, 1.0)
-        hook = (foot_x - _u(rng, 0.15, 0.4), _u(rng, 0.65, 1.0))
+        hook = (foot_x - _u(rng, 0.15, 0.7), _u(rng, 0.65, 1.0))
         stem = bezier((right, cy), (right + _u(rng, -0.05, 0.05), 0.6), (foot_x, bottom + 0.1), hook)
     else:
         stem = polyline((right, cy), (foot_x, 1.0), n=16)
