@@ -54,7 +54,7 @@ def train_fold(args: argparse.Namespace, site: str, model: Path) -> None:
 
 
 def errors_png(path: Path, cases: list[tuple[np.ndarray, int, int, str]]) -> None:
-    """Every misread drawing, enlarged, captioned 'true→read (site)'."""
+    """Every misread drawing, enlarged, captioned 'true as read, site'."""
     from PIL import Image, ImageDraw
 
     cell, cols = 84, 12
@@ -65,7 +65,7 @@ def errors_png(path: Path, cases: list[tuple[np.ndarray, int, int, str]]) -> Non
         r, c = divmod(i, cols)
         img = Image.fromarray((255 - tensor * 255).astype(np.uint8)).resize((cell - 4, cell - 4), Image.Resampling.BILINEAR)
         sheet.paste(img, (c * cell + 2, r * (cell + 14) + 2))
-        draw.text((c * cell + 4, r * (cell + 14) + cell - 2), f"{true}→{read} {site}", fill=0)
+        draw.text((c * cell + 4, r * (cell + 14) + cell - 2), f"{true} as {read}, {site}", fill=0)
     path.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(path)
 

@@ -5,7 +5,11 @@
 Each unipen-dev drawing goes through exactly what the app and `digitscope
 predict` do: drawing → 28×28 tensor → model. Prints overall and per-class
 accuracy, per collection site, the confusion matrix and the worst confusions.
-Evaluation data only: never train on it.
+
+The bundled model is trained on these drawings (all five sites), so its figure
+here says nothing about the next writer: ``leave_one_site_out.py`` measures
+that. This script is for models that never saw the set, and for checking that
+a model read what it was trained on.
 """
 
 from __future__ import annotations
