@@ -2,7 +2,7 @@
 
 The ink's bounding box is scaled to fit 20×20 with its aspect kept, rendered
 anti-aliased, and placed in a 28×28 field so that its centre of mass is the
-field's centre. Output: float32 (28, 28) in [0, 1], ink high on a zero
+middle of pixel (14, 14), as MNIST placed it. Output: float32 (28, 28) in [0, 1], ink high on a zero
 background. Pure NumPy + Pillow; no Qt, no TensorFlow.
 """
 
@@ -18,7 +18,10 @@ from .drawing import Drawing
 
 SIZE = 28
 BOX = 20
-CENTRE = SIZE / 2.0  # centre of mass target, in pixel-edge coordinates (pixel i spans [i, i+1))
+#: Where the centre of mass goes, in pixel-edge coordinates (pixel i spans [i, i+1)): the middle
+#: of pixel 14, as in MNIST, whose whole-pixel shifts put it in [14, 15) (mean 14.49 over its
+#: training set).
+CENTRE = 14.5
 SUPERSAMPLE = 8
 #: Side of the render field (output pixels): the 20×20 ink box plus a margin;
 #: the centre-of-mass crop reads zeros beyond it.
@@ -235,20 +238,22 @@ def image_to_tensor(gray: np.ndarray) -> np.ndarray:
     top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     crop = ink[top:bottom, left:right]
     h, w = crop.shape
+    # As MNIST was made: the box scaled to 20 on its longer side (area-averaged when shrinking),
+    # then moved by whole pixels so its centre of mass is nearest the centre. An image already
+    # in MNIST's form comes back as it is, with no resampling blur.
     scale = BOX / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    if size != (w, h):
+        resample = Image.Resampling.BOX if scale < 1.0 else Image.Resampling.BILINEAR
+        crop = np.asarray(Image.fromarray(crop, mode="F").resize(size, resample=resample), dtype=np.float32)
+    crop = np.clip(crop, 0.0, 1.0)
+    h, w = crop.shape
     cy, cx = _centre_of_mass(crop)
-    # Source window (in crop coordinates) that maps onto the 28×28 field.
-    span = SIZE / scale
-    # Centre of mass on the field centre, unless that would push ink out of it.
-    x0 = min(max(cx - CENTRE / scale, w - span), 0.0)
-    y0 = min(max(cy - CENTRE / scale, h - span), 0.0)
-    pad = int(np.ceil(span)) + 2
-    padded = np.zeros((h + 2 * pad, w + 2 * pad), dtype=np.float32)
-    padded[pad : pad + h, pad : pad + w] = crop
-    im = Image.fromarray(padded, mode="F")
-    resample = Image.Resampling.BOX if scale < 1.0 else Image.Resampling.BILINEAR
-    out = im.resize((SIZE, SIZE), resample=resample, box=(x0 + pad, y0 + pad, x0 + pad + span, y0 + pad + span))
-    return np.clip(np.asarray(out, dtype=np.float32), 0.0, 1.0)
+    row = min(max(int(np.ceil(CENTRE - 0.5 - cy)), 0), SIZE - h)
+    col = min(max(int(np.ceil(CENTRE - 0.5 - cx)), 0), SIZE - w)
+    out = np.zeros((SIZE, SIZE), np.float32)
+    out[row : row + h, col : col + w] = crop
+    return out
 
 
 def load_image_tensor(path: str | Path) -> np.ndarray:

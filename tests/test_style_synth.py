@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from digitscope.model.drawing import Drawing
-from digitscope.model.preprocess import BOX, centre_of_mass, drawing_to_tensor
+from digitscope.model.preprocess import BOX, CENTRE, centre_of_mass, drawing_to_tensor
 from digitscope.model.stroke_augment import StrokeAugmentConfig, augment_drawing
 from digitscope.model.style_synth import VARIANTS, restyle, synth_drawing, synth_tensors
 from helpers import loop, seven, vertical_stroke
@@ -39,7 +39,7 @@ def test_each_variant_renders_in_the_28x28_frame(digit, name, augmented):
         assert max(height, width) <= BOX + 2, "the ink box is scaled to 20×20 (anti-aliasing may add a pixel each side)"
         assert max(height, width) >= BOX - 2
         cy, cx = centre_of_mass(t)
-        assert abs(cy - 14) < 1.5 and abs(cx - 14) < 1.5, "placed by its centre of mass"
+        assert abs(cy - CENTRE) < 1.5 and abs(cx - CENTRE) < 1.5, "placed by its centre of mass"
 
 
 @pytest.mark.parametrize("digit,name", ALL_VARIANTS)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from digitscope.model.preprocess import centre_of_mass
+from digitscope.model.preprocess import CENTRE, centre_of_mass
 from digitscope.model.styles import add_style_variants, flag_one, slash_zero
 
 
@@ -37,7 +37,7 @@ def test_changed_digits_are_normalised_again():
     out = add_style_variants(x, y, seed=0, fraction=1.0)
     for img in out[:2]:
         cy, cx = centre_of_mass(img)
-        assert abs(cy - 14) <= 0.5 and abs(cx - 14) <= 0.5
+        assert abs(cy - CENTRE) <= 0.5 and abs(cx - CENTRE) <= 0.5
         rows = np.flatnonzero((img > 0.2).any(axis=1))
         cols = np.flatnonzero((img > 0.2).any(axis=0))
         assert 19 <= max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1) <= 21
