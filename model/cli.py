@@ -106,11 +106,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--control", choices=("none", "stdin"), default="none",
         help="stdin: a line 'stop' on stdin, or its end, cancels the run (for programs driving training)",
     )
-    t.add_argument(
-        "--mnist-as-images", type=float, default=0.0, metavar="SHARE",
-        help="replace this share of the MNIST training images by what the image pipeline makes of them, "
-        "as a PNG of them would be read (default: %(default)s)",
-    )
     x = sub.add_parser("export", help="write the model for TensorFlow Serving (SavedModel)")
     x.add_argument("directory", metavar="DIR", help="folder to create, e.g. models/digitscope/1 (must not exist, or be empty)")
     x.add_argument("--format", choices=("savedmodel",), default="savedmodel", help="default: %(default)s")
@@ -330,7 +325,6 @@ def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> int:
         leave_out_site=args.leave_out_site,
         pen_copies=args.pen_copies,
         synth=args.synth,
-        mnist_as_images=args.mnist_as_images,
     )
     if args.nice > 0 and hasattr(os, "nice"):
         os.nice(args.nice)

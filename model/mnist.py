@@ -96,21 +96,6 @@ def as_inputs(x: np.ndarray) -> np.ndarray:
     return (x.astype(np.float32) / 255.0)[..., None]
 
 
-def read_as_images(x: np.ndarray, share: float, seed: int) -> np.ndarray:
-    """A copy of inputs (N, 28, 28, 1) where a random ``share`` of them is replaced by what the
-    image pipeline makes of them (re-boxed and re-centred), as a PNG of that digit is read."""
-    from .preprocess import EmptyInputError, image_to_tensor
-
-    out = x.copy()
-    chosen = np.random.default_rng(seed).random(len(x)) < share
-    for i in np.flatnonzero(chosen):
-        try:
-            out[i, :, :, 0] = image_to_tensor(x[i, :, :, 0])
-        except EmptyInputError:
-            continue
-    return out
-
-
 def one_hot(y: np.ndarray, classes: int = 10) -> np.ndarray:
     """Integer labels → float32 one-hot rows."""
     out = np.zeros((len(y), classes), dtype=np.float32)

@@ -47,9 +47,6 @@ class TrainRequest:
     pen_copies: int = 12
     #: Synthesised digits of the regional writing variants (see :mod:`.style_synth`) to add.
     synth: int = 0
-    #: Share of the MNIST training images replaced by what the image pipeline makes of them
-    #: (re-boxed and re-centred, as a PNG of them would be read).
-    mnist_as_images: float = 0.0
 
 
 #: (learning rate, batch size) by architecture: Adam for the Keras networks, plain SGD for NumPy's.
@@ -69,8 +66,7 @@ def check_request(request: TrainRequest) -> None:
         raise ValueError("--pen-sites and --leave-out-site choose sites of --pen-data: name the file too")
     if request.pen_copies < 1 or request.synth < 0:
         raise ValueError("--pen-copies must be ≥ 1 and --synth ≥ 0")
-    if not 0.0 <= request.mnist_as_images <= 1.0:
-        raise ValueError("--mnist-as-images is a share in [0, 1]")
+
     if request.init_model and request.architecture == "numpy":
         raise ValueError("the NumPy network always starts from scratch (no --init-model)")
     if request.init_model:
@@ -138,10 +134,6 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
     if request.limit:
         x, y = x[: request.limit], y[: request.limit]
     x, y = as_inputs(x), y.astype(np.int64)
-    if request.mnist_as_images > 0:
-        from .mnist import read_as_images
-
-        x = read_as_images(x, request.mnist_as_images, request.seed)
     weights = np.ones(len(x), np.float32)
     # renders of strokes varied as another writer would skip the image augmentation
     image_augment = np.ones(len(x), bool)
