@@ -55,9 +55,9 @@ class _Gather(QObject):
 
         x = y = None
         if self.drawings_root is not None:
-            try:
+            try:  # unreadable drawings are skipped; whatever else goes wrong must not stop the table
                 x, y = held_out_inputs(self.drawings_root)
-            except (OSError, ValueError):
+            except Exception:
                 x = y = None
         rows: list[tuple[Path, str, Any]] = []
         for path, label in self.models:

@@ -4,8 +4,9 @@ The run itself is a separate ``digitscope train`` process (see
 :mod:`.training_process`); this dialog only builds its arguments and shows its
 JSON progress. The new model is written to ``models/candidates/`` in the
 user's data folder; Keep moves it (an atomic rename) to ``models/`` and hands
-it to the main window; Discard, Cancel or a failure delete it. The model in
-use is never touched.
+it to the main window; Discard, Cancel or a failure delete it, with any
+temporary file a killed run left (stale ones of earlier runs go when a run
+starts). The model in use is never touched.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..model.my_drawings import DrawingStore
-from ..model.train_run import DEFAULT_RATES
+from ..model.train_run import DEFAULT_RATES, remove_stale_output_temps
 from .mosaic import nice_ceiling
 from .training_process import TrainingRun
 
@@ -412,6 +413,9 @@ class RetrainDialog(QDialog):
         except OSError as exc:
             QMessageBox.warning(self, "Cannot train", f"The models folder cannot be created: {exc}")
             return
+        from ..model.files import remove_stale_temps
+
+        remove_stale_temps(candidates)  # left by runs killed while saving (this app's or another's)
         prefix = {"cnn": "retrained"}.get(self.architecture(), self.architecture())
         self.output = candidates / f"{prefix}-{stamp}.keras"
         self.settings.setValue("training/use_drawings", self.use_drawings.isChecked())
@@ -581,6 +585,8 @@ class RetrainDialog(QDialog):
                     p.unlink(missing_ok=True)
                 except OSError:
                     pass
+            if not self.busy():  # its process is gone: no age needed to know its temporary files are stale
+                remove_stale_output_temps(path, min_age=0)
 
     def _set_state(self, state: str) -> None:
         self.state = state

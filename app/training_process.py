@@ -4,8 +4,8 @@ Why a process and not a thread: training imports TensorFlow (about 1 GB and
 several seconds) and keeps both cores and the interpreter lock busy for
 minutes; in its own process it cannot stall drawing, a crash in it cannot take
 the window down, and Cancel is certain (ask it to stop; if it has not within
-1.5 s, kill it — it writes its model only at the very end, atomically, so
-there is nothing half-written to clean up).
+1.5 s, kill it). It writes its model only at the very end, atomically: a kill
+then leaves at most a temporary file, which the retraining dialog removes.
 
 The command is this very program: ``sys.executable -m digitscope train`` from
 Python, or the packaged executable itself with ``train`` (never a ``python``

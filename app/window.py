@@ -508,8 +508,8 @@ class MainWindow(QMainWindow):
 
         try:
             gray = load_image_gray(path)
-        except ValueError as exc:
-            QMessageBox.warning(self, "Could not open the image", str(exc))
+        except ValueError as exc:  # unreadable, too large (MAX_IMAGE_PIXELS), NaN pixels...
+            QMessageBox.warning(self, "Could not open the image", f"{path.name}: {exc}")
             return False
         self.canvas.set_image(gray, path.name)
         self._remember_dir(path)

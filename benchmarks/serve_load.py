@@ -1,6 +1,6 @@
 """`digitscope serve` under load on loopback: requests per second, latency, malformed requests.
 
-    python benchmarks/serve_load.py [--seconds 10] [--clients 4] [--malformed 1000]
+    python benchmarks/serve_load.py [--seconds 10] [--clients 4] [--malformed 1000] [--slow 50] [--images 6]
 
 Starts the real ``digitscope serve`` process on a free loopback port, then:
 
@@ -12,7 +12,11 @@ Starts the real ``digitscope serve`` process on a free loopback port, then:
    or corrupted drawings, JSON of the wrong shape, broken images, wrong
    content types, bad or missing lengths, oversized bodies, garbage request
    lines) on fresh connections, and counts the answers by status;
-3. checks the server still answers ``/health`` and its process is alive.
+3. opens ``--slow`` connections that send a byte a second (slow clients) and
+   times when the server's request deadline ends them (408);
+4. POSTs ``--images`` 4096×4096 RGBA PNGs (~80 kB each) at once and reports
+   the server's memory growth (VmHWM) and the time they took;
+5. checks the server still answers ``/health`` and its process is alive.
 """
 
 from __future__ import annotations
@@ -87,7 +91,7 @@ def malformed_requests(n: int, valid: bytes, seed: int = 0) -> list[bytes]:
     rng = random.Random(seed)
 
     def post(body: bytes, ctype: str | None = "application/json", length: str | None = None) -> bytes:
-        head = "POST /predict HTTP/1.1\r\nHost: x\r\n"
+        head = "POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         if ctype:
             head += f"Content-Type: {ctype}\r\n"
         head += f"Content-Length: {len(body) if length is None else length}\r\n" if length != "none" else ""
@@ -120,8 +124,10 @@ def malformed_requests(n: int, valid: bytes, seed: int = 0) -> list[bytes]:
         lambda: post(b"x" * 1_100_000),
         lambda: rng.choice([b"GARBAGE\r\n\r\n", b"GET\r\n\r\n", b"POST /predict HTTP/9.9\r\n\r\n", b"\x00\x01\x02\r\n\r\n",
                             b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", b"POST /predict HTTP/1.1\r\n" + b"X: y\r\n" * 200 + b"\r\n"]),
-        lambda: rng.choice([b"PUT /predict HTTP/1.1\r\nContent-Length: 0\r\n\r\n", b"GET /nope HTTP/1.1\r\n\r\n",
-                            b"POST /health HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}"]),
+        lambda: rng.choice([b"PUT /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n",
+                            b"GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+                            b"POST /health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}",
+                            b"GET /health HTTP/1.1\r\nHost: evil.example\r\n\r\n", b"GET /health HTTP/1.1\r\n\r\n"]),
     ]
     return [rng.choice(kinds)() for _ in range(n)]
 
@@ -144,11 +150,80 @@ def send_raw(port: int, payload: bytes) -> str:
     return data[9:12].decode("ascii", "replace") if data.startswith(b"HTTP/") else ("closed" if not data else "garbled")
 
 
+def slow_clients(port: int, n: int, every: float = 1.0, limit: float = 60.0) -> tuple[list[float], int]:
+    """``n`` connections sending a request a byte every ``every`` s: the seconds until each is
+    answered or closed, and how many were still open after ``limit`` s."""
+    socks = []
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+        s.setblocking(False)
+        socks.append(s)
+    t0 = time.monotonic()
+    ended: dict[int, float] = {}
+    while len(ended) < n and time.monotonic() - t0 < limit:
+        for i, s in enumerate(socks):
+            if i in ended:
+                continue
+            try:
+                s.recv(65536)
+                ended[i] = time.monotonic() - t0
+                continue
+            except BlockingIOError:
+                pass
+            except OSError:
+                ended[i] = time.monotonic() - t0
+                continue
+            try:
+                s.send(b"[")
+            except OSError:
+                ended[i] = time.monotonic() - t0
+        time.sleep(min(every, 0.05))
+    for s in socks:
+        s.close()
+    return sorted(ended.values()), n - len(ended)
+
+
+def large_images(proc: subprocess.Popen, port: int, n: int) -> tuple[float, float, Counter]:
+    """``n`` 4096² RGBA PNGs at once: the server's memory growth (MB, VmHWM), seconds, statuses."""
+    from PIL import Image, ImageDraw
+
+    im = Image.new("RGBA", (4096, 4096), (0, 0, 0, 0))
+    ImageDraw.Draw(im).line([(1200, 800), (2900, 800), (1800, 3300)], fill=(0, 0, 0, 255), width=260)
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    png = buf.getvalue()
+
+    def memory_kb(key: str) -> int:
+        with open(f"/proc/{proc.pid}/status") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith(key + ":"))
+
+    base = memory_kb("VmRSS")
+    statuses: list[int] = []
+
+    def one() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        conn.request("POST", "/predict", body=png, headers={"Content-Type": "image/png"})
+        resp = conn.getresponse()
+        resp.read()
+        statuses.append(resp.status)
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=one) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return (memory_kb("VmHWM") - base) / 1024, time.perf_counter() - t0, Counter(statuses)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--malformed", type=int, default=1000)
+    ap.add_argument("--slow", type=int, default=50, help="slow clients (0: skip)")
+    ap.add_argument("--images", type=int, default=6, help="4096² PNGs at once (0: skip; reads /proc)")
     args = ap.parse_args()
     if not DATA.is_file():
         print(f"skipped: needs {DATA}")
@@ -165,6 +240,14 @@ def main() -> int:
               f"p95 {np.percentile(ms, 95):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms; answers right {right}, wrong {wrong} "
               f"({100 * right / max(1, right + wrong):.2f} %)")
         outcomes = Counter(send_raw(port, req) for req in malformed_requests(args.malformed, bodies[0][0]))
+        if args.slow:
+            ended, still_open = slow_clients(port, args.slow)
+            print(f"slow clients: {args.slow} sending a byte a second; ended by the server after "
+                  f"{ended[0] if ended else float('nan'):.1f}–{ended[-1] if ended else float('nan'):.1f} s; still open after 60 s: {still_open}")
+        if args.images and os.path.exists(f"/proc/{proc.pid}/status"):
+            growth, seconds, statuses = large_images(proc, port, args.images)
+            print(f"large images: {args.images} × 4096² RGBA PNG at once: server memory +{growth:.0f} MB (VmHWM), "
+                  f"{seconds:.1f} s; " + ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items())))
         alive = proc.poll() is None
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         conn.request("GET", "/health")

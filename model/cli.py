@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -52,14 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="cnn: the app's CNN (default); dense: the Keras Dense network Flatten→Dense(64, relu)→Dense(10); "
         "numpy: a 784→64 sigmoid→10 network trained by plain backpropagation in NumPy (no augmentation)",
     )
-    t.add_argument("--epochs", type=_positive_int, default=12, help="default: %(default)s")
-    t.add_argument("--batch-size", type=_positive_int, help="default: 128 (dense and numpy: 32)")
-    t.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    t.add_argument("--epochs", type=_int_between(1, 10_000), default=12, help="default: %(default)s")
+    t.add_argument("--batch-size", type=_int_between(1, 65_536), help="default: 128 (dense and numpy: 32)")
+    t.add_argument("--seed", type=_int_between(0, 2**32 - 1), default=0, help="random seed (default: %(default)s)")
     t.add_argument(
-        "--learning-rate", type=float,
+        "--learning-rate", type=_positive_float,
         help="Adam's initial rate, cosine-decayed (default: 0.001); numpy: the SGD step (default: 0.5)",
     )
-    t.add_argument("--validation-split", type=float, default=0.1, help="fraction held out for validation (default: %(default)s)")
+    t.add_argument("--validation-split", type=_fraction, default=0.1, help="fraction held out for validation (default: %(default)s)")
     t.add_argument(
         "--augment", choices=("drawn", "mild", "off"), default="drawn",
         help="drawn: make MNIST look like drawn digits (default); mild: small jitter only; off: MNIST as it is",
@@ -90,16 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="never train on this site of --pen-data; score the new model on it (leave-one-site-out)",
     )
     t.add_argument(
-        "--pen-copies", type=_positive_int, default=12,
+        "--pen-copies", type=_int_between(1, 1000), default=12,
         help="renders of each pen drawing: one as drawn, the rest varied as other writers would (default: %(default)s)",
     )
     t.add_argument(
-        "--synth", type=_non_negative_int, default=0, metavar="N",
+        "--synth", type=_int_between(0, 1_000_000), default=0, metavar="N",
         help="also train on N synthesised digits in the regional writing variants (crossed zeros and sevens, "
         "continental ones, open fours...; default: %(default)s)",
     )
     t.add_argument(
-        "--nice", type=int, default=0, metavar="N",
+        "--nice", type=_int_between(0, 19), default=0, metavar="N",
         help="lower this run's CPU priority by N (POSIX), so an app driving it stays responsive",
     )
     t.add_argument(
@@ -112,19 +114,51 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--model", metavar="FILE", help="model file (default: the bundled model)")
 
     s = sub.add_parser("serve", help="a local HTTP API: POST a drawing or an image, get the digit")
-    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
-    s.add_argument("--port", type=int, default=8000, help="port (default: %(default)s; 0 picks a free one)")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only; ::1 for IPv6)")
+    s.add_argument("--port", type=_port, default=8000, help="port (default: %(default)s; 0 picks a free one)")
+    s.add_argument(
+        "--allow-host", action="append", default=[], metavar="NAME",
+        help="answer requests for this Host name too (repeatable; '*': any). On a loopback address only "
+        "localhost and IP addresses are answered by default, against DNS rebinding",
+    )
     s.add_argument("--model", metavar="FILE", help="model file (default: the bundled model)")
     s.add_argument("--max-bytes", type=_positive_int, default=1_000_000, help="largest request body accepted (default: %(default)s)")
     s.add_argument("--verbose", action="store_true", help="log every request on stderr")
     return parser
 
 
+def _port(text: str) -> int:
+    value = int(text) if text.strip().isascii() and text.strip().isdigit() else -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0–65535, got {text}")
+    return value
+
+
 def _non_negative_float(text: str) -> float:
     value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {text}")
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number ≥ 0, got {text}")
     return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
+
+
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    """An argument type: an integer from ``low`` to ``high``."""
+
+    def parse(text: str) -> int:
+        value = int(text) if text.strip().lstrip("+-").isdigit() and len(text) < 30 else None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be an integer from {low:,} to {high:,}, got {text}")
+        return value
+
+    parse.__name__ = "integer"  # argparse names the type in its messages
+    return parse
 
 
 def _fraction(text: str) -> float:
@@ -139,13 +173,6 @@ def _names(text: str) -> list[str]:
     if not names:
         raise argparse.ArgumentTypeError("name at least one site")
     return names
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {value}")
-    return value
 
 
 def _positive_int(text: str) -> int:
@@ -219,8 +246,10 @@ def cmd_predict(args: argparse.Namespace, out: TextIO) -> int:
     for name in args.paths:
         try:
             pred = predictor.predict(read_input(Path(name)))
-        except (ValueError, OSError) as exc:
+        except (ValueError, OSError, MemoryError) as exc:  # DrawingError, ImageTooLargeError... are ValueErrors
             failed += 1
+            if isinstance(exc, MemoryError):
+                exc = MemoryError("not enough memory to read it")
             if args.json:
                 print(json.dumps({"path": name, "error": str(exc)}), file=out, flush=True)
             else:
@@ -238,7 +267,8 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     from .export import export_savedmodel
     from .modelfile import bundled_model_path
 
-    path = export_savedmodel(args.model or bundled_model_path(), args.directory)
+    with _termination_as_interrupt():
+        path = export_savedmodel(args.model or bundled_model_path(), args.directory)
     print(f"wrote a SavedModel to {path}: signature serving_default(image: float32[batch, 28, 28, 1]) "
           "-> probabilities: float32[batch, 10]", file=out)
     return 0
@@ -248,9 +278,12 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     from .serve import DigitServer
 
     predictor = _load(args.model)
-    server = DigitServer((args.host, args.port), predictor, max_bytes=args.max_bytes, verbose=args.verbose)
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"digitscope serve: listening on {args.host}: other machines can reach it", file=sys.stderr)
+    server = DigitServer((args.host, args.port), predictor, max_bytes=args.max_bytes, verbose=args.verbose,
+                         allow_hosts=args.allow_host)
+    if not server.is_loopback:
+        names = "; it answers any Host name (--allow-host NAME limits them)" if server.host_check.any_name else ""
+        print(f"digitscope serve: listening on {args.host}: other machines can reach it, and the API has no "
+              f"authentication{names}", file=sys.stderr)
     print(f"serving {server.model_name} on {server.url} (POST /predict, GET /health); Ctrl+C stops", file=out, flush=True)
     try:
         server.serve_forever()
@@ -280,6 +313,37 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
 EXIT_CANCELLED = 3
 
 
+@contextmanager
+def _termination_as_interrupt() -> Iterator[None]:
+    """While the body runs, SIGTERM raises KeyboardInterrupt as Ctrl+C does, so a terminated
+    train or export removes its temporary files; and an error that follows an interrupt
+    (TensorFlow can turn one into another exception) is reported as the interrupt.
+    Only the main thread takes signals: elsewhere this does nothing."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    interrupted = []
+
+    def interrupt(signum: int, frame: Any) -> None:
+        interrupted.append(signum)
+        raise KeyboardInterrupt
+
+    signals = [s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None)) if s is not None]
+    previous = {s: signal.signal(s, interrupt) for s in signals if signal.getsignal(s) is not signal.SIG_IGN}
+    try:
+        yield
+    except Exception as exc:
+        if interrupted:
+            raise KeyboardInterrupt from exc
+        raise
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
 def _stdin_stop_flag() -> Callable[[], bool]:
     """A flag that turns true when stdin says 'stop' or closes (the driving program went away)."""
     import threading
@@ -299,7 +363,7 @@ def _stdin_stop_flag() -> Callable[[], bool]:
 def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .progress import HumanProgress, JsonProgress
     from .train_run import TrainRequest, run_training
-    from .training import TrainingCancelled
+    from .training import TrainingCancelled, TrainingDiverged
 
     reporter = JsonProgress(sys.stdout) if args.progress == "json" else HumanProgress(sys.stderr)
     request = TrainRequest(
@@ -330,10 +394,14 @@ def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> int:
         os.nice(args.nice)
     should_stop = _stdin_stop_flag() if args.control == "stdin" else None
     try:
-        run_training(request, reporter, should_stop)
+        with _termination_as_interrupt():
+            run_training(request, reporter, should_stop)
     except TrainingCancelled:
         reporter({"event": "cancelled"})
         return EXIT_CANCELLED
+    except TrainingDiverged as exc:  # the run failed, not its arguments: exit 1, nothing written
+        reporter({"event": "error", "message": str(exc)})
+        return 1
     except Exception as exc:
         reporter({"event": "error", "message": f"{type(exc).__name__}: {exc}"})
         raise

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import reprlib
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,9 @@ from .files import atomic_write_bytes
 
 #: Coordinates beyond this magnitude are treated as corrupt rather than drawn.
 MAX_COORDINATE = 1e6
+#: The largest drawing file (or text) read, in bytes, checked before reading: the app's drawings
+#: are a few kilobytes, and the parsed JSON takes about 40 times its size in memory.
+MAX_DRAWING_BYTES = 5_000_000
 FORMAT_NAME = "digitscope-drawing"
 FORMAT_VERSION = 1
 
@@ -42,11 +48,7 @@ class Drawing:
 
     def __post_init__(self) -> None:
         for name in ("width", "height", "pen_width"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise DrawingError(f"{name} must be a number, got {value!r}")
-            if not math.isfinite(value) or value <= 0 or value > MAX_COORDINATE:
-                raise DrawingError(f"{name} must be a positive finite number, got {value!r}")
+            _number(getattr(self, name), name)
         self.strokes = [_check_stroke(s, i) for i, s in enumerate(self.strokes)]
 
     @classmethod
@@ -94,35 +96,99 @@ def _check_stroke(stroke: Any, index: int) -> Stroke:
     points: Stroke = []
     for j, point in enumerate(stroke):
         if not isinstance(point, (list, tuple)) or len(point) != 2:
-            raise DrawingError(f"stroke {index}, point {j}: expected [x, y], got {point!r}")
-        x, y = point
-        for v in (x, y):
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise DrawingError(f"stroke {index}, point {j}: coordinates must be numbers, got {point!r}")
-            if not math.isfinite(v):
-                raise DrawingError(f"stroke {index}, point {j}: non-finite coordinate {point!r}")
-            if abs(v) > MAX_COORDINATE:
-                raise DrawingError(f"stroke {index}, point {j}: coordinate {v!r} is out of range (|v| > {MAX_COORDINATE:g})")
-        points.append((float(x), float(y)))
+            raise DrawingError(f"stroke {index}, point {j}: expected [x, y], got {_short(point)}")
+        x, y = (_coordinate(v, point, f"stroke {index}, point {j}") for v in point)
+        points.append((x, y))
     return points
 
 
-def parse_drawing(text: str | bytes) -> Drawing:
-    """Parse drawing-format JSON text."""
+def _coordinate(value: Any, point: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise DrawingError(f"{where}: coordinates must be numbers, got {_short(point)}")
+    number = _float(value)
+    if number is not None and not math.isfinite(number):
+        raise DrawingError(f"{where}: non-finite coordinate {_short(point)}")
+    if number is None or abs(number) > MAX_COORDINATE:
+        raise DrawingError(f"{where}: coordinate out of range (|v| > {MAX_COORDINATE:g}): {_short(value)}")
+    return number
+
+
+def _number(value: Any, name: str) -> float:
+    """A size field (width, height, pen_width) as a float in (0, MAX_COORDINATE], or DrawingError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise DrawingError(f"{name} must be a number, got {_short(value)}")
+    number = _float(value)
+    if number is None or not math.isfinite(number) or not 0 < number <= MAX_COORDINATE:
+        raise DrawingError(f"{name} must be a positive finite number up to {MAX_COORDINATE:g}, got {_short(value)}")
+    return number
+
+
+def _float(value: int | float) -> float | None:
+    """``float(value)``, or None for an integer beyond the float range (309+ digits)."""
     try:
-        doc = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return float(value)
+    except OverflowError:
+        return None
+
+
+def _digits(value: int) -> int:
+    """How many decimal digits an integer has (about, for one beyond Python's str() limit)."""
+    try:
+        return len(str(abs(value)))
+    except ValueError:
+        return int(abs(value).bit_length() * math.log10(2)) + 1
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 40
+
+
+def _short(value: Any) -> str:
+    """A repr for error messages, cut short (a malformed file can hold megabytes in one value)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**40:
+        return f"an integer of {_digits(value):,} digits"
+    return _REPR.repr(value)
+
+
+def decode_json(text: str | bytes) -> Any:
+    """Parse JSON text, raising :class:`DrawingError` with a clear reason for anything malformed:
+    invalid UTF-8, bad syntax, nesting too deep for Python, an integer of too many digits."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise DrawingError("not valid JSON for a drawing: nested too deeply") from None
+    except UnicodeDecodeError as exc:
+        raise DrawingError(f"not UTF-8 text: the byte at offset {exc.start} cannot be decoded") from None
+    except json.JSONDecodeError as exc:
         raise DrawingError(f"not valid JSON: {exc}") from None
-    return Drawing.from_json(doc)
+    except ValueError:  # Python's limit on the digits of an integer read from text
+        raise DrawingError(f"a number has more than {sys.get_int_max_str_digits():,} digits") from None
+
+
+def parse_drawing(text: str | bytes) -> Drawing:
+    """Parse drawing-format JSON text; raise :class:`DrawingError` naming the problem."""
+    if len(text) > MAX_DRAWING_BYTES:
+        raise DrawingError(_too_large(None))
+    return Drawing.from_json(decode_json(text))
 
 
 def load_drawing(path: str | Path) -> Drawing:
-    """Read a drawing file; raise :class:`DrawingError` naming the problem."""
+    """Read a drawing file; raise :class:`DrawingError` naming the problem. A file over
+    :data:`MAX_DRAWING_BYTES` is refused before it is read."""
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > MAX_DRAWING_BYTES:
+                raise DrawingError(_too_large(size))
+            data = fh.read(MAX_DRAWING_BYTES + 1)  # a pipe or device reports no size
     except OSError as exc:
         raise DrawingError(f"cannot read {path}: {exc.strerror or exc}") from None
     return parse_drawing(data)
+
+
+def _too_large(size: int | None) -> str:
+    what = f"{size:,} bytes" if size is not None else f"more than {MAX_DRAWING_BYTES:,} bytes"
+    return f"too large for a drawing: {what} (the limit is {MAX_DRAWING_BYTES:,} bytes)"
 
 
 def save_drawing(drawing: Drawing, path: str | Path, **extra: Any) -> None:

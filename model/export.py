@@ -13,8 +13,6 @@ softmax. TensorFlow Serving expects ``<base>/<version>/``, e.g.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +23,21 @@ def export_savedmodel(model_path: str | Path, out_dir: str | Path) -> Path:
     """Write ``model_path`` as a SavedModel in ``out_dir`` (which must not exist, or be empty).
 
     Written into a temporary folder beside ``out_dir`` and renamed into place, so an
-    interrupted export leaves nothing half-written.
+    interrupted export leaves nothing half-written (and the temporary folder an export
+    killed outright left is removed by the next export to ``out_dir``). Files and folders
+    get the usual modes under the umask (0644 and 0755 under 022), so a server running as
+    another user can read them.
     """
+    from .files import check_writable_folder, remove_stale_temps, temp_beside
+
     out = Path(out_dir)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ValueError(f"{out} already exists and is not an empty folder: choose a new (version) folder")
+    try:
+        check_writable_folder(out.parent)
+    except OSError as exc:
+        raise ValueError(f"cannot write to {out.parent}: {exc.strerror or exc}") from None
+    remove_stale_temps(out.parent, out.name)
     from .modelfile import load_keras_model
 
     model = load_keras_model(model_path)
@@ -45,13 +53,9 @@ def export_savedmodel(model_path: str | Path, out_dir: str | Path) -> Path:
     archive.add_endpoint(
         name="serving_default", fn=serve, input_signature=[tf.TensorSpec(shape=(None, 28, 28, 1), dtype=tf.float32, name="image")]
     )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
+    with temp_beside(out, folder=True) as tmp:  # removed on any exception, Ctrl+C included
         archive.write_out(str(tmp), verbose=False)
         if out.exists():
             out.rmdir()  # empty, checked above
         tmp.rename(out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return out

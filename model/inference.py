@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .architecture import CONV_LAYERS
-from .cnn_file import KERNEL_SHAPES, read_cnn_weights, read_dense_weights
+from .cnn_file import KERNEL_SHAPES, cnn_weights, dense_weights, read_model_file
 
 
 @dataclass
@@ -281,16 +281,18 @@ def limit_blas_threads() -> None:
 def load_predictor(path: str | Path) -> Predictor:
     """Load a model file (checked) and its metadata into a :class:`Predictor`.
 
-    The CNN and networks of Dense layers are read without TensorFlow
-    (:mod:`.cnn_file`); any other model goes through Keras, which checks its shapes.
+    The file is read and checked once (:func:`.cnn_file.read_model_file`). The CNN and
+    networks of Dense layers are read without TensorFlow; any other model goes through
+    Keras, which checks its shapes. Raises :class:`.modelfile.ModelFileError`.
     """
-    from .modelfile import check_model_file, load_keras_model, read_metadata
+    from .modelfile import load_keras_model, read_metadata
 
-    p = check_model_file(path)
-    layers = read_cnn_weights(p)
+    archive = read_model_file(path)
+    p = archive.path
+    layers = cnn_weights(archive)
     if layers is not None:
         return Predictor(path=p, metadata=read_metadata(p), weights=CnnWeights(layers))
-    dense = read_dense_weights(p)
+    dense = dense_weights(archive)
     if dense is not None:
         return Predictor(path=p, metadata=read_metadata(p), dense=DenseWeights(dense))
-    return Predictor(load_keras_model(p), p, read_metadata(p))
+    return Predictor(load_keras_model(p, archive), p, read_metadata(p))

@@ -9,13 +9,18 @@ standard download into that cache.
 from __future__ import annotations
 
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 ENV_VAR = "DIGITSCOPE_MNIST"
 _KEYS = ("x_train", "y_train", "x_test", "y_test")
+#: The most images a split may hold (MNIST has 60,000 and 10,000); a file that declares more
+#: is refused before anything is read.
+MAX_IMAGES = 300_000
 
 
 class MnistUnavailable(RuntimeError):
@@ -57,19 +62,53 @@ def find_mnist(path: str | os.PathLike[str] | None = None) -> Path | None:
 
 
 def read_mnist(path: Path) -> Mnist:
-    """Read an ``mnist.npz`` in Keras's format, checking its arrays."""
+    """Read an ``mnist.npz`` in Keras's format: each array's dtype and shape are checked from
+    its header before it is read (uint8 images (N, 28, 28), N ≤ :data:`MAX_IMAGES`, integer
+    labels (N,)), then the labels (0–9) and that neither split is empty."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in _KEYS}
-    except KeyError as exc:
-        raise MnistUnavailable(f"{path} is not an MNIST file in Keras's format (missing {exc})") from None
-    except (OSError, ValueError) as exc:
+        with zipfile.ZipFile(path) as archive:
+            arrays = {key: _read_array(archive, key, path) for key in _KEYS}
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise MnistUnavailable(f"cannot read MNIST from {path}: {exc}") from None
     for split in ("train", "test"):
-        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
-        if x.ndim != 3 or x.shape[1:] != (28, 28) or len(x) != len(y):
-            raise MnistUnavailable(f"{path}: x_{split} must be (N, 28, 28) with N labels, got {x.shape} and {y.shape}")
+        y = arrays[f"y_{split}"]
+        if len(arrays[f"x_{split}"]) != len(y):
+            raise MnistUnavailable(f"{path}: x_{split} holds {len(arrays[f'x_{split}'])} images but y_{split} {len(y)} labels")
+        if len(y) == 0:
+            raise MnistUnavailable(f"{path}: the {split} set is empty")
+        if y.min() < 0 or y.max() > 9:
+            raise MnistUnavailable(f"{path}: y_{split} holds labels from {y.min()} to {y.max()}; MNIST labels are digits 0–9")
     return Mnist(*(arrays[k] for k in _KEYS), path=Path(path))
+
+
+def _read_array(archive: zipfile.ZipFile, key: str, path: Path) -> np.ndarray:
+    """One array of the archive, its header checked (:func:`_check_header`) before it is read."""
+    try:
+        member = archive.getinfo(f"{key}.npy")
+    except KeyError:
+        raise MnistUnavailable(f"{path} is not an MNIST file in Keras's format (missing {key!r})") from None
+    with archive.open(member) as fh:
+        version = np.lib.format.read_magic(fh)
+        if version not in ((1, 0), (2, 0)):
+            raise ValueError(f"{key} is in .npy format {version}, not 1.0 or 2.0")
+        header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = header(fh)
+    _check_header(key, shape, dtype, path)
+    with archive.open(member) as fh:
+        return np.lib.format.read_array(fh, allow_pickle=False)
+
+
+def _check_header(key: str, shape: tuple[int, ...], dtype: Any, path: Path) -> None:
+    if key.startswith("x_"):
+        ok = dtype == np.uint8 and len(shape) == 3 and shape[1:] == (28, 28)
+        expected = "uint8 images (N, 28, 28)"
+    else:
+        ok = dtype.kind in "iu" and len(shape) == 1
+        expected = "integer labels (N,)"
+    if not ok:
+        raise MnistUnavailable(f"{path}: {key} must be {expected}, got {dtype} {tuple(shape)}")
+    if shape[0] > MAX_IMAGES:
+        raise MnistUnavailable(f"{path}: {key} holds {shape[0]:,} entries, more than the {MAX_IMAGES:,} Digitscope reads")
 
 
 def load_mnist(path: str | os.PathLike[str] | None = None, download: bool = True) -> Mnist:

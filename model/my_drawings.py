@@ -75,17 +75,50 @@ class DrawingStore:
         Path(path).unlink(missing_ok=True)
 
     def relabel(self, path: str | Path, label: int) -> Path:
-        """Move a drawing to another digit; returns its new file. The old file goes only
-        once the new one is complete."""
+        """Move a drawing to another digit; returns its new file.
+
+        The move is one rename: of two movers of the same drawing (two windows) exactly one
+        moves it, and the other gets FileNotFoundError, or the moved file if it went to the
+        same digit; nothing is copied, so no drawing ends up under two digits. The ``label``
+        field inside is written beforehand, to a temporary file beside the new place, and put
+        in place right after the move (a crash in between leaves the old field: the folder is
+        what counts).
+        """
+        import errno
+
+        from .files import remove_stale_temps, temp_beside
+
         label = _check_label(label)
         path = Path(path)
         if self.label_of(path) == label:
             return path
-        drawing = load_drawing(path)
-        target = self.root / str(label) / path.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        save_drawing(drawing, target, label=label)
-        path.unlink(missing_ok=True)
+        folder = self.root / str(label)
+
+        def moved_meanwhile() -> Path:  # another mover took it: there, or gone
+            if (folder / path.name).is_file():
+                return folder / path.name
+            raise FileNotFoundError(errno.ENOENT, "it was moved or deleted meanwhile (by another window?)", str(path))
+
+        folder.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(folder)
+        if not path.is_file():
+            return moved_meanwhile()
+        target = folder / path.name
+        if target.exists():  # another drawing of that name: keep both
+            target = folder / f"{path.stem}-{secrets.token_hex(3)}{path.suffix}"
+        try:
+            drawing = load_drawing(path)
+        except DrawingError:
+            if path.exists():
+                raise
+            return moved_meanwhile()
+        with temp_beside(target) as updated:
+            save_drawing(drawing, updated, label=label)
+            try:
+                os.rename(path, target)
+            except FileNotFoundError:
+                return moved_meanwhile()
+            os.replace(updated, target)
         return target
 
     def load(self) -> LabelledDrawings:

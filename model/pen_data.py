@@ -11,14 +11,13 @@ site out of training (see ``benchmarks/leave_one_site_out.py``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .drawing import Drawing, DrawingError
+from .drawing import Drawing, DrawingError, decode_json
 from .stroke_augment import StrokeAugmentConfig, augment_drawing
 
 #: A pen-data file larger than this is refused before it is read.
@@ -64,17 +63,17 @@ def load_pen_digits(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> PenDig
     drawings: list[Drawing] = []
     labels: list[int] = []
     sites: list[str] = []
-    with open(path, encoding="utf-8") as fh:
+    with open(path, "rb") as fh:
         for number, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             try:
-                doc = json.loads(line)
+                doc = decode_json(line)
                 drawing = Drawing.from_json(doc)
                 label = doc.get("label")
                 if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label <= 9:
                     raise DrawingError(f"label must be a digit 0-9, got {label!r}")
-            except (json.JSONDecodeError, DrawingError) as exc:
+            except DrawingError as exc:
                 raise ValueError(f"{path}, line {number}: {exc}") from None
             drawings.append(drawing)
             labels.append(label)

@@ -8,11 +8,16 @@ background. Pure NumPy + Pillow; no Qt, no TensorFlow.
 
 from __future__ import annotations
 
+import io
+import math
+import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, Union
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageChops, ImageDraw, ImageOps, UnidentifiedImageError
 
 from .drawing import Drawing
 
@@ -75,6 +80,8 @@ def render_drawing(drawing: Drawing) -> tuple[np.ndarray, Placement]:
     if extent < 0.5 * pen:
         raise EmptyInputError("the drawing is only a dot: draw a digit first")
     scale = BOX / (extent + pen)  # the box includes the stroke width
+    if not math.isfinite(scale):  # a box of a few subnormal numbers
+        raise EmptyInputError("the drawing is only a dot: draw a digit first")
     centre = (lo + hi) / 2.0
     ss = SUPERSAMPLE
     field_px = _FIELD * ss
@@ -175,39 +182,162 @@ def centre_of_mass(img: np.ndarray) -> tuple[float, float]:
 
 # ----------------------------------------------------------------------------- images
 
+#: The largest image read, in pixels (width × height), checked from the header before anything
+#: is decoded. One limit for every path that reads images: ``predict``, the app and ``serve``.
+MAX_IMAGE_PIXELS = 4096 * 4096
+#: An image longer than this (pixels) on either side is shrunk as it is read, by a whole factor
+#: (box averaging, both axes alike), to at most this size: the ink box is scaled to 20 pixels
+#: anyway, and a large image then costs little memory. Smaller images are read as they are.
+REDUCE_ABOVE = 1024
+#: Rows of a large image converted at a time while it is reduced.
+_STRIP_ROWS = 256
+_INT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 
-def load_image_gray(path: str | Path) -> np.ndarray:
-    """Decode an image file (PNG, JPEG, ...) to float32 grey in [0, 1].
+# Every image is checked against MAX_IMAGE_PIXELS, far below Pillow's own warning threshold.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
-    Transparency is composited onto the colour that contrasts with the opaque
-    pixels, so both dark ink and light ink on a transparent background survive.
+ImageSource = Union[str, Path, bytes, BinaryIO]
+
+
+class ImageTooLargeError(ValueError):
+    """An image with more than :data:`MAX_IMAGE_PIXELS` pixels (refused before decoding)."""
+
+
+class ImageContentError(ValueError):
+    """An image that decodes but holds no picture: no pixels, NaN or infinite values..."""
+
+
+def load_image_gray(source: ImageSource, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
+    """Decode an image (a file path, the file's bytes, or a binary file object) to float32 grey
+    in [0, 1], shrunk to at most :data:`REDUCE_ABOVE` pixels a side.
+
+    Raises :class:`ImageTooLargeError` for more than ``max_pixels`` pixels (read from the header,
+    before decoding) and ``ValueError`` with the reason for anything else that cannot be read.
+    Transparency is composited onto the colour that contrasts with the opaque pixels, so both
+    dark ink and light ink on a transparent background survive.
     """
     try:
-        with Image.open(path) as im:
-            im = ImageOps.exif_transpose(im)
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
+            check_image_size(im.size, max_pixels)
+            _draft(im)
+            ImageOps.exif_transpose(im, in_place=True)
             return image_to_gray(im)
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise ValueError(f"cannot read image {path}: {exc}") from None
+    except Image.DecompressionBombError as exc:  # Pillow's own, higher limit, checked in Image.open
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        pixels = f"{int(found.group(1)):,} pixels" if found else "too many pixels"
+        raise ImageTooLargeError(f"the image of {pixels} is too large (the limit is {max_pixels:,} pixels)") from None
+    except (ImageTooLargeError, ImageContentError):
+        raise
+    except UnidentifiedImageError:
+        raise ValueError("cannot read the image: not an image, or in a format Pillow cannot read") from None
+    except MemoryError:
+        raise ValueError("cannot read the image: not enough memory") from None
+    except OSError as exc:
+        raise ValueError(f"cannot read the image: {exc.strerror or exc}") from None
+    except Exception as exc:  # Pillow raises many kinds (SyntaxError, struct.error, ...) on broken files
+        raise ValueError(f"cannot read the image: {str(exc) or type(exc).__name__}") from None
+
+
+def check_image_size(size: tuple[int, int], max_pixels: int = MAX_IMAGE_PIXELS) -> None:
+    """Raise :class:`ImageTooLargeError` (or ``ValueError`` for an empty image) for a size that cannot be read."""
+    width, height = size
+    if width * height > max_pixels:
+        raise ImageTooLargeError(f"the image of {width}×{height} pixels is too large (the limit is {max_pixels:,} pixels)")
+    if width < 1 or height < 1:
+        raise ImageContentError(f"the image has no pixels ({width}×{height})")
+
+
+def _draft(im: Image.Image) -> None:
+    """Let a large JPEG decode straight to grey at 1/2, 1/4 or 1/8 scale (no smaller than needed)."""
+    factor = _reduction(im.size)
+    if factor > 1 and im.format in ("JPEG", "MPO"):
+        im.draft("L", (-(-im.width // factor), -(-im.height // factor)))
+
+
+def _reduction(size: tuple[int, int]) -> int:
+    """The whole factor that brings the longer side to at most :data:`REDUCE_ABOVE`."""
+    return max(1, -(-max(size) // REDUCE_ABOVE))
 
 
 def image_to_gray(im: Image.Image) -> np.ndarray:
-    """A Pillow image (any mode) as float32 grey in [0, 1]."""
-    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-        arr = np.asarray(im, dtype=np.float64)
-        top = 65535.0 if arr.max() > 255 else 255.0
-        return (arr / top).astype(np.float32)
-    has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
-    if has_alpha:
+    """A Pillow image (any mode) as float32 grey in [0, 1]; an image larger than
+    :data:`REDUCE_ABOVE` a side is shrunk by a whole factor first (see :func:`load_image_gray`).
+
+    16- and 32-bit integer images are scaled by 65535 when a value exceeds 255, else by 255.
+    Floating-point images (mode ``F``, e.g. TIFF) are taken as [0, 1] when every value lies in
+    [0, 1], and as [0, 255] otherwise; other values, NaN or infinities raise :class:`ImageContentError`.
+    """
+    factor = _reduction(im.size)
+    if factor > 1:
+        return _reduced_gray(im, factor)
+    if im.mode in _INT_MODES or im.mode == "F":
+        return _numeric_gray(np.asarray(im), im.mode)
+    if _has_alpha(im):
         rgba = np.asarray(im.convert("RGBA"), dtype=np.float32) / 255.0
         alpha = rgba[..., 3]
         grey = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-        if alpha.min() < 1.0:
-            weight = float(alpha.sum())
-            opaque_mean = float((grey * alpha).sum() / weight) if weight > 0 else 0.0
-            backdrop = 0.0 if opaque_mean > 0.5 else 1.0
-            grey = grey * alpha + backdrop * (1.0 - alpha)
-        return grey.astype(np.float32)
+        return _composite(grey * alpha, alpha) if alpha.min() < 1.0 else grey.astype(np.float32)
     return np.asarray(im.convert("L"), dtype=np.float32) / 255.0
+
+
+def _has_alpha(im: Image.Image) -> bool:
+    return im.mode in _ALPHA_MODES or (im.mode == "P" and "transparency" in im.info)
+
+
+def _reduced_gray(im: Image.Image, factor: int) -> np.ndarray:
+    """:func:`image_to_gray` of ``im`` box-reduced by ``factor``, a strip of rows at a time, so
+    that nothing but the decoded image itself is ever held at full size."""
+    rows = factor * max(1, _STRIP_ROWS // factor)  # whole reduction blocks: the same as reducing it all
+    strips = [_reduced_strip(im.crop((0, y, im.width, min(y + rows, im.height))), factor) for y in range(0, im.height, rows)]
+    values = np.concatenate([v for v, _ in strips])
+    if im.mode in _INT_MODES or im.mode == "F":
+        return _numeric_gray(values, im.mode)
+    if strips[0][1] is None:
+        return values
+    alpha = np.concatenate([a for _, a in strips])
+    return _composite(values, alpha) if alpha.min() < 1.0 else values
+
+
+def _reduced_strip(strip: Image.Image, factor: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """One strip reduced: (values, None) for numeric modes, (grey, None) for opaque images, and
+    (grey × alpha, alpha) in [0, 1] for transparent ones. Averaging the premultiplied grey and the
+    alpha, then compositing, equals compositing then averaging: the backdrop is one colour."""
+    if strip.mode in _INT_MODES or strip.mode == "F":
+        band = strip if strip.mode in ("F", "I") else strip.convert("I")
+        return np.asarray(band.reduce(factor), dtype=np.float64), None
+    if not _has_alpha(strip):
+        return np.asarray(strip.convert("L").reduce(factor), dtype=np.float32) / 255.0, None
+    rgba = strip if strip.mode in ("RGBA", "LA") else strip.convert("RGBA")
+    alpha = rgba.getchannel("A")
+    premultiplied = ImageChops.multiply(rgba.convert("L"), alpha).reduce(factor)
+    scale = np.float32(1.0 / 255.0)
+    return np.asarray(premultiplied, dtype=np.float32) * scale, np.asarray(alpha.reduce(factor), dtype=np.float32) * scale
+
+
+def _composite(premultiplied: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Grey (premultiplied by alpha) over the backdrop that contrasts with the opaque pixels."""
+    weight = float(alpha.sum())
+    opaque_mean = float(premultiplied.sum() / weight) if weight > 0 else 0.0
+    backdrop = 0.0 if opaque_mean > 0.5 else 1.0
+    return (premultiplied + backdrop * (1.0 - alpha)).astype(np.float32)
+
+
+def _numeric_gray(values: np.ndarray, mode: str) -> np.ndarray:
+    """Integer or floating-point pixel values scaled to [0, 1] (see :func:`image_to_gray`)."""
+    arr = np.asarray(values, dtype=np.float64)
+    if mode != "F":
+        top = 65535.0 if arr.max() > 255 else 255.0
+    elif not np.isfinite(arr).all():
+        raise ImageContentError("the image has non-finite pixels (NaN or infinity)")
+    else:
+        lo, hi = float(arr.min()), float(arr.max())
+        if lo < 0 or hi > 255:
+            raise ImageContentError(
+                f"a floating-point image must hold values in [0, 1] or [0, 255], not {lo:g} to {hi:g}"
+            )
+        top = 1.0 if hi <= 1.0 else 255.0
+    return (arr / top).astype(np.float32)
 
 
 def ink_is_dark(gray: np.ndarray) -> bool:
@@ -256,6 +386,6 @@ def image_to_tensor(gray: np.ndarray) -> np.ndarray:
     return out
 
 
-def load_image_tensor(path: str | Path) -> np.ndarray:
-    """Read an image file and return its 28×28 tensor."""
-    return image_to_tensor(load_image_gray(path))
+def load_image_tensor(source: ImageSource) -> np.ndarray:
+    """Read an image (path, bytes or binary file) and return its 28×28 tensor."""
+    return image_to_tensor(load_image_gray(source))

@@ -55,8 +55,12 @@ DEFAULT_RATES = {"cnn": (1e-3, 128), "dense": (1e-3, 32), "numpy": (0.5, 32)}
 
 
 def check_request(request: TrainRequest) -> None:
-    """Raise ValueError for combinations that cannot work, before any data is loaded."""
+    """Raise ValueError for combinations that cannot work, and for an output that cannot be
+    written (a wrong suffix, a folder that cannot be made or written to), before any data is loaded."""
     from .architecture import ARCHITECTURES
+    from .modelfile import check_model_output
+
+    check_model_output(request.output)
 
     if request.architecture not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {request.architecture!r}: choose one of {', '.join(ARCHITECTURES)}")
@@ -76,6 +80,15 @@ def check_request(request: TrainRequest) -> None:
         base = architecture_of(read_metadata(request.init_model))
         if base != request.architecture:
             raise ValueError(f"{Path(request.init_model).name} is a {base} model: fine-tune it with --architecture {base}")
+
+
+def remove_stale_output_temps(output: Path, min_age: float | None = None) -> list[Path]:
+    """Remove the temporary files a killed save of ``output`` (model or metadata) left behind."""
+    from .files import remove_stale_temps
+    from .modelfile import metadata_path
+
+    output = Path(output)
+    return [p for name in (output.name, metadata_path(output).name) for p in remove_stale_temps(output.parent, name, min_age)]
 
 
 def _figures(evaluation: Any) -> dict[str, Any]:
@@ -125,9 +138,10 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
     from .files import sha256_file
     from .mnist import as_inputs, load_mnist, one_hot
     from .modelfile import load_keras_model, metadata_path, read_metadata, save_model
-    from .training import TrainResult, train_model
+    from .training import TrainingCancelled, TrainResult, check_finite_weights, train_model
 
     check_request(request)
+    remove_stale_output_temps(request.output)
     rate, batch = DEFAULT_RATES[request.architecture]
     data = load_mnist(request.mnist)
     x, y = data.x_train, data.y_train
@@ -211,6 +225,7 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
             x, one_hot(y), config, DENSE_UNITS, progress=progress, should_stop=should_stop, sample_weight=weights
         )
         result = TrainResult(model=to_keras(params), history=history, seconds=seconds)
+        check_finite_weights(result.model)
     else:
         from .architecture import build_model
 
@@ -244,10 +259,6 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
         if request.compare_model:
             comparison["current"] = _compare(request.compare_model, data, mnist_sha256, x_test, held_x, held_y, predicted)
         progress({"event": "compared", "models": comparison})
-        if should_stop is not None and should_stop():
-            from .training import TrainingCancelled
-
-            raise TrainingCancelled()
 
     import keras
     import tensorflow as tf
@@ -282,6 +293,8 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
             "numpy": np.__version__,
         },
     }
+    if should_stop is not None and should_stop():  # a cancel during the evaluation: nothing is written
+        raise TrainingCancelled()
     path = save_model(result.model, request.output, metadata)
     progress({"event": "saved", "path": str(path), "metadata": str(metadata_path(path))})
     return metadata

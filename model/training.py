@@ -28,6 +28,20 @@ class TrainingCancelled(Exception):
     """The run was cancelled; nothing was written."""
 
 
+class TrainingDiverged(ValueError):
+    """The loss or the weights became NaN or infinite: there is no model worth saving."""
+
+
+def check_finite_weights(model: Any) -> None:
+    """Raise :class:`TrainingDiverged` if any weight of ``model`` is NaN or infinite."""
+    for weight in model.weights:
+        if not np.isfinite(np.asarray(weight)).all():
+            raise TrainingDiverged(
+                f"training diverged: the weights ({weight.path}) became NaN or infinite, so no model was saved; "
+                "try a lower learning rate"
+            )
+
+
 @dataclass
 class TrainConfig:
     """How to train. Defaults are the shipped recipe."""
@@ -165,6 +179,12 @@ def train_model(
         layer.trainable = True
     if callback.cancelled:
         raise TrainingCancelled("training was cancelled")
+    if callback.diverged:
+        raise TrainingDiverged(
+            f"training diverged: the loss became {callback.diverged} (epoch {callback.epoch}), so no model was saved; "
+            "try a lower learning rate"
+        )
+    check_finite_weights(model)
     return TrainResult(model=model, history=callback.history, seconds=time.perf_counter() - started)
 
 
@@ -186,6 +206,7 @@ def _progress_callback(emit: ProgressFn, stop: StopFn, steps: int, interval: flo
         def __init__(self) -> None:
             super().__init__()
             self.cancelled = False
+            self.diverged: str | None = None  # the non-finite loss that stopped the run
             self.history: list[dict[str, Any]] = []
             self._epoch = 0
             self._epoch_start = 0.0
@@ -198,6 +219,11 @@ def _progress_callback(emit: ProgressFn, stop: StopFn, steps: int, interval: flo
         def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
             if stop():
                 self.cancelled = True
+                self.model.stop_training = True
+                return
+            loss = _num((logs or {}).get("loss"))
+            if loss is not None and not np.isfinite(loss):
+                self.diverged = str(loss)
                 self.model.stop_training = True
                 return
             now = time.perf_counter()
@@ -215,8 +241,12 @@ def _progress_callback(emit: ProgressFn, stop: StopFn, steps: int, interval: flo
                     }
                 )
 
+        @property
+        def epoch(self) -> int:
+            return self._epoch
+
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            if self.cancelled:
+            if self.cancelled or self.diverged:
                 return
             logs = logs or {}
             event = {

@@ -1,8 +1,13 @@
-"""Drawings made by the tests, a widget put on screen, and float32 tolerances."""
+"""Drawings made by the tests, a widget put on screen, float32 tolerances, and the CLI run
+under a memory limit."""
 
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -53,3 +58,24 @@ def shown(qtbot, widget, width: int, height: int):
     widget.show()
     qtbot.waitExposed(widget)
     return widget
+
+
+def run_cli_bounded(*args: str | Path, address_space: int, env: dict[str, str] | None = None) -> tuple[int, str, str, int]:
+    """``digitscope ARGS`` in a subprocess whose address space is capped at ``address_space``
+    bytes, so that a regression fails the test instead of taking the machine down:
+    (exit status, stdout, stderr, peak resident memory in bytes, -1 if it died unmeasured)."""
+    code = (
+        "import resource, sys\n"
+        f"resource.setrlimit(resource.RLIMIT_AS, ({address_space}, {address_space}))\n"
+        "from digitscope.__main__ import main\n"
+        "try:\n    status = main(sys.argv[1:])\n"
+        "finally:\n    print(f'maxrss_kb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}', file=sys.stderr)\n"
+        "sys.exit(status)\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=300
+    )
+    lines = r.stderr.splitlines()
+    peaks = [int(line.split("=")[1]) * 1024 for line in lines if line.startswith("maxrss_kb=")]
+    err = "\n".join(line for line in lines if not line.startswith("maxrss_kb="))
+    return r.returncode, r.stdout, err, peaks[0] if peaks else -1

@@ -58,7 +58,7 @@ def test_json_schema_and_errors(inputs, capsys):
     assert len(ok["probabilities"]) == 10 and abs(sum(ok["probabilities"]) - 1) < 1e-4
     assert "missing key(s): height" in docs[1]["error"]
     assert "empty" in docs[2]["error"]
-    assert "cannot read image" in docs[3]["error"]
+    assert "cannot read the image" in docs[3]["error"]
     assert docs[4]["digit"] == 7, "the other inputs still run after failures"
     assert "no such file" in docs[5]["error"]
 

@@ -47,9 +47,13 @@ def test_load_and_select_by_site(pen_file):
         ('{"label": 3, "site": "x", "width": 280, "height": 280, "pen_width": 10}', "line 2: missing key"),
         ('{"label": "A", "site": "x", "width": 280, "height": 280, "pen_width": 10, "strokes": []}', "label must be a digit"),
         ('{"label": 12, "site": "x", "width": 280, "height": 280, "pen_width": 10, "strokes": []}', "label must be a digit"),
+        ("[" * 100_000, "line 2: .*nested too deeply"),
+        ('{"label": ' + "9" * 5000 + "}", "line 2: a number has more than"),
+        ("[1, 2]", "line 2"),
     ],
 )
 def test_a_malformed_line_is_named(tmp_path, line, message):
+    """Every malformed line is a ValueError naming it (never a RecursionError or the like)."""
     path = tmp_path / "bad.jsonl"
     path.write_text(json.dumps({"label": 1, "site": "x", **vertical_stroke().to_json()}) + "\n" + line + "\n")
     with pytest.raises(ValueError, match=message):
@@ -103,3 +107,10 @@ def test_site_choices_need_the_pen_data(tiny_mnist, tmp_path, capsys):
     assert code == 2
     assert "--pen-data" in capsys.readouterr().err
 
+
+
+def test_a_line_not_utf8_is_named(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(json.dumps({"label": 1, "site": "x", **vertical_stroke().to_json()}).encode() + b"\n{\"label\": \xff}\n")
+    with pytest.raises(ValueError, match="line 2: not UTF-8"):
+        load_pen_digits(path)

