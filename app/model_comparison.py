@@ -124,7 +124,7 @@ class ModelComparisonDialog(QDialog):
         job.moveToThread(thread)
         thread.started.connect(job.run)
         job.done.connect(self._finished)
-        job.done.connect(thread.quit)
+        job.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)  # ends even if the GUI thread waits
         self._jobs.append((thread, job))
         thread.start()
 

@@ -46,14 +46,15 @@ class ModelLoader(QObject):
         thread.started.connect(worker.run)
         worker.loaded.connect(self.loaded)
         worker.failed.connect(self.failed)
-        worker.finished.connect(thread.quit)
+        # directly, in the worker's thread: queued, the quit would wait for the GUI thread's
+        # event loop, and wait() below (which blocks it) would never see the thread end
+        worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         self._jobs.append((thread, worker))
         thread.start()
 
-    def wait(self, ms: int = 30000) -> None:
-        """Wait for loads under way (used when closing)."""
-        for thread, _ in self._jobs:
-            thread.wait(ms)
+    def wait(self, ms: int = 30000) -> bool:
+        """Wait for loads under way (used when closing); True when all have ended."""
+        return all([thread.wait(ms) for thread, _ in self._jobs])
 
 
 class _LoadJob(QObject):

@@ -256,8 +256,20 @@ def test_the_app_loader_reports_a_bomb(qtbot, tmp_path):
     loader = ModelLoader()
     with qtbot.waitSignal(loader.failed, timeout=30000) as failed, qtbot.assertNotEmitted(loader.loaded):
         loader.load(path)
-    loader.wait()
+    assert loader.wait()
     assert failed.args[0] == str(path) and "unpacks to 200 MiB" in failed.args[1]
+
+
+def test_waiting_for_a_load_needs_no_event_loop(qtbot, tmp_path):
+    """Closing the app waits for a load under way while the GUI thread is blocked: the load's
+    thread must end all the same (a thread still running when its QThread goes aborts the app)."""
+    from digitscope.app.workers import ModelLoader
+
+    loader = ModelLoader()
+    loader.load(tmp_path / "missing.keras")
+    assert loader.wait(10000), "the loader's thread was still running"
+    with qtbot.waitSignal(loader.failed, timeout=5000):
+        pass
 
 
 def test_a_config_that_asks_keras_for_gigabytes_is_refused(tmp_path):
