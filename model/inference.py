@@ -142,15 +142,22 @@ def cnn_forward(w: CnnWeights, x: np.ndarray) -> tuple[np.ndarray, dict[str, np.
     return _softmax(logits), {"conv1": a1, "conv2": a2, "pool": pooled, "dense": h}
 
 
-def cnn_forward_batch(w: CnnWeights, x: np.ndarray) -> np.ndarray:
-    """Probabilities for a batch (N, 28, 28) → (N, 10), same arithmetic as :func:`cnn_forward`."""
+def cnn_activations_batch(w: CnnWeights, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A batch (N, 28, 28) → (pool (N, 12, 12, 64), dense (N, 128), logits (N, 10)), the
+    arithmetic of :func:`cnn_forward`."""
     n = len(x)
     col1 = _im2col(x[..., None], np.empty((n, 26, 26, 9), np.float32))
     a1 = np.maximum(col1.reshape(n * 676, 9) @ w.w1 + w.b1, 0.0).reshape(n, 26, 26, 32)
     col2 = _im2col(a1, np.empty((n, 24, 24, 288), np.float32))
     a2 = np.maximum(col2.reshape(n * 576, 288) @ w.w2 + w.b2, 0.0).reshape(n, 24, 24, 64)
-    h = np.maximum(_pool(a2).reshape(n, -1) @ w.w3 + w.b3, 0.0)
-    return _softmax(h @ w.w4 + w.b4)
+    pooled = _pool(a2)
+    h = np.maximum(pooled.reshape(n, -1) @ w.w3 + w.b3, 0.0)
+    return pooled, h, h @ w.w4 + w.b4
+
+
+def cnn_forward_batch(w: CnnWeights, x: np.ndarray) -> np.ndarray:
+    """Probabilities for a batch (N, 28, 28) → (N, 10), same arithmetic as :func:`cnn_forward`."""
+    return _softmax(cnn_activations_batch(w, x)[2])
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:

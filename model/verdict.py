@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .inference import CnnWeights, _im2col, _pool
+from .inference import CnnWeights, cnn_activations_batch
 
 KINDS = ("max_softmax", "energy", "mahalanobis", "detector")
 #: The verdict's format in the metadata: bump when the parameters change meaning.
@@ -46,21 +46,14 @@ def pool3(pool: np.ndarray) -> np.ndarray:
 
 def features(w: CnnWeights, images: np.ndarray, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Images (N, 28, 28) → (:func:`pool3` (N, 576), dense activations (N, 128), logits (N, 10))
-    float32, the arithmetic of :func:`.inference.cnn_forward_batch`."""
+    float32, by :func:`.inference.cnn_activations_batch`."""
     images = np.asarray(images, np.float32).reshape(-1, 28, 28)
     ps, hs, zs = [], [], []
     for i in range(0, len(images), batch_size):
-        x = images[i : i + batch_size]
-        n = len(x)
-        col1 = _im2col(x[..., None], np.empty((n, 26, 26, 9), np.float32))
-        a1 = np.maximum(col1.reshape(n * 676, 9) @ w.w1 + w.b1, 0.0).reshape(n, 26, 26, 32)
-        col2 = _im2col(a1, np.empty((n, 24, 24, 288), np.float32))
-        a2 = np.maximum(col2.reshape(n * 576, 288) @ w.w2 + w.b2, 0.0).reshape(n, 24, 24, 64)
-        pooled = _pool(a2)
-        h = np.maximum(pooled.reshape(n, -1) @ w.w3 + w.b3, 0.0)
+        pooled, h, z = cnn_activations_batch(w, images[i : i + batch_size])
         ps.append(pool3(pooled))
         hs.append(h)
-        zs.append(h @ w.w4 + w.b4)
+        zs.append(z)
     if not hs:
         return np.zeros((0, 576), np.float32), np.zeros((0, w.w3.shape[1]), np.float32), np.zeros((0, 10), np.float32)
     return np.concatenate(ps), np.concatenate(hs).astype(np.float32), np.concatenate(zs).astype(np.float32)
