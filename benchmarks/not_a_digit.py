@@ -27,9 +27,10 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
-from digitscope.model.drawing import Drawing, decode_json
+from digitscope.model.drawing import Drawing
 from digitscope.model.inference import limit_blas_threads, load_predictor
-from digitscope.model.pen_data import load_pen_digits
+from digitscope.model.mnist import as_inputs, load_mnist
+from digitscope.model.pen_data import load_pen_digits, load_pen_letters
 from digitscope.model.preprocess import drawing_to_tensor
 from digitscope.model.scribbles import KINDS as SCRIBBLE_KINDS
 from digitscope.model.scribbles import scribble_drawings
@@ -38,21 +39,6 @@ from digitscope.model.verdict import Verdict, features, fit
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SITES = ("aga", "apb", "art", "gmd", "tos")
 NO_DIGIT_LETTERS = set("ACEFHKMNPRUVWX") | set("acefhkmnruvwx")
-
-
-def load_letters(path: Path) -> tuple[list[Drawing], np.ndarray, np.ndarray]:
-    """The letters that look like no digit: drawings, labels, sites."""
-    drawings, labels, sites = [], [], []
-    with open(path, "rb") as fh:
-        for line in fh:
-            if not line.strip():
-                continue
-            doc = decode_json(line)
-            if doc.get("label") in NO_DIGIT_LETTERS:
-                drawings.append(Drawing.from_json(doc))
-                labels.append(doc["label"])
-                sites.append(doc.get("site", ""))
-    return drawings, np.array(labels), np.array(sites)
 
 
 def render(drawings: list[Drawing]) -> np.ndarray:
@@ -65,16 +51,16 @@ def load_all(args: argparse.Namespace) -> dict[str, np.ndarray]:
         return dict(np.load(cache))
     t = time.perf_counter()
     digits = load_pen_digits(args.data / "unipen-dev.jsonl")
-    letters, letter_labels, letter_sites = load_letters(args.data / "unipen-letters-dev.jsonl")
+    letters, letter_labels, letter_sites = load_pen_letters(args.data / "unipen-letters-dev.jsonl", NO_DIGIT_LETTERS)
     train_scr, train_kinds = scribble_drawings(args.scribbles, seed=1)
     test_scr, test_kinds = scribble_drawings(args.scribbles // 2, seed=2)
-    with np.load(args.data / "mnist.npz") as m:
-        pick = np.random.default_rng(0).choice(len(m["x_train"]), args.mnist_fit, replace=False)
-        inputs = {
-            "mnist_train_x": m["x_train"][pick].astype(np.float32) / 255.0,
-            "mnist_train_y": m["y_train"][pick].astype(np.int64),
-            "mnist_test_x": m["x_test"].astype(np.float32) / 255.0,
-        }
+    mnist = load_mnist(args.data / "mnist.npz", download=False)
+    pick = np.random.default_rng(0).choice(len(mnist.x_train), args.mnist_fit, replace=False)
+    inputs = {
+        "mnist_train_x": as_inputs(mnist.x_train[pick])[..., 0],
+        "mnist_train_y": mnist.y_train[pick].astype(np.int64),
+        "mnist_test_x": as_inputs(mnist.x_test)[..., 0],
+    }
     inputs.update(
         digit_x=render(digits.drawings), digit_y=digits.labels.astype(np.int64), digit_site=digits.sites.astype(str),
         letter_x=render(letters), letter_label=letter_labels, letter_site=letter_sites,

@@ -11,9 +11,10 @@ site out of training (see ``benchmarks/leave_one_site_out.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,6 +54,40 @@ class PenDigits:
 
 def load_pen_digits(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> PenDigits:
     """Read a JSON-lines file of labelled digit drawings; a malformed line is an error naming it."""
+    drawings, labels, sites, p = _read_labelled(path, _digit_label, max_bytes)
+    if not drawings:
+        raise ValueError(f"{p} holds no drawings")
+    return PenDigits(drawings, np.asarray(labels, np.int64), np.asarray(sites), p)
+
+
+def load_pen_letters(
+    path: str | Path, letters: Iterable[str] | None = None, max_bytes: int = MAX_FILE_BYTES
+) -> tuple[list[Drawing], np.ndarray, np.ndarray]:
+    """Read a JSON-lines file of labelled letter drawings (as ``unipen-letters-dev.jsonl``):
+    (drawings, labels, sites), of ``letters`` only when given; a malformed line is an error naming it."""
+    keep = None if letters is None else set(letters)
+    drawings, labels, sites, _ = _read_labelled(path, _letter_label, max_bytes)
+    chosen = [i for i, label in enumerate(labels) if keep is None or label in keep]
+    return [drawings[i] for i in chosen], np.asarray([labels[i] for i in chosen]), np.asarray([sites[i] for i in chosen])
+
+
+def _digit_label(label: Any) -> int:
+    if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label <= 9:
+        raise DrawingError(f"label must be a digit 0-9, got {label!r}")
+    return label
+
+
+def _letter_label(label: Any) -> str:
+    if not isinstance(label, str) or len(label) != 1 or not label.isalpha():
+        raise DrawingError(f"label must be a letter, got {label!r}")
+    return label
+
+
+def _read_labelled(
+    path: str | Path, check_label: Callable[[Any], Any], max_bytes: int
+) -> tuple[list[Drawing], list[Any], list[str], Path]:
+    """The drawings, labels (each checked by ``check_label``) and sites of a JSON-lines file,
+    refused unread when over ``max_bytes``."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -61,7 +96,7 @@ def load_pen_digits(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> PenDig
     if size > max_bytes:
         raise ValueError(f"{path} is {size / 2**20:.0f} MB, more than the {max_bytes / 2**20:.0f} MB allowed for pen data")
     drawings: list[Drawing] = []
-    labels: list[int] = []
+    labels: list[Any] = []
     sites: list[str] = []
     with open(path, "rb") as fh:
         for number, line in enumerate(fh, 1):
@@ -70,17 +105,13 @@ def load_pen_digits(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> PenDig
             try:
                 doc = decode_json(line)
                 drawing = Drawing.from_json(doc)
-                label = doc.get("label")
-                if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label <= 9:
-                    raise DrawingError(f"label must be a digit 0-9, got {label!r}")
+                label = check_label(doc.get("label"))
             except DrawingError as exc:
                 raise ValueError(f"{path}, line {number}: {exc}") from None
             drawings.append(drawing)
             labels.append(label)
             sites.append(str(doc.get("site", "")))
-    if not drawings:
-        raise ValueError(f"{path} holds no drawings")
-    return PenDigits(drawings, np.asarray(labels, np.int64), np.asarray(sites), path)
+    return drawings, labels, sites, path
 
 
 def render_augmented(

@@ -114,3 +114,17 @@ def test_a_line_not_utf8_is_named(tmp_path):
     path.write_bytes(json.dumps({"label": 1, "site": "x", **vertical_stroke().to_json()}).encode() + b"\n{\"label\": \xff}\n")
     with pytest.raises(ValueError, match="line 2: not UTF-8"):
         load_pen_digits(path)
+
+
+def test_letters_are_read_and_chosen(tmp_path):
+    from digitscope.model.pen_data import load_pen_letters
+
+    lines = [{"label": c, "site": s, **vertical_stroke().to_json()} for c, s in (("H", "x"), ("O", "y"), ("a", "x"))]
+    path = tmp_path / "letters.jsonl"
+    path.write_text("".join(json.dumps(d) + "\n" for d in lines))
+    drawings, labels, sites = load_pen_letters(path, "Ha")
+    assert labels.tolist() == ["H", "a"] and sites.tolist() == ["x", "x"] and len(drawings) == 2
+    assert load_pen_letters(path)[1].tolist() == ["H", "O", "a"]
+    path.write_text(path.read_text() + json.dumps({"label": 3, "site": "x", **vertical_stroke().to_json()}) + "\n")
+    with pytest.raises(ValueError, match="line 4: label must be a letter"):
+        load_pen_letters(path)
