@@ -59,7 +59,7 @@ class ProcessLink(QObject):
             weights = numpy_weights(predictor)
             if weights is None:
                 return False
-            self._process.set_weights(weights)
+            self._process.set_weights(weights, getattr(predictor, "verdict", None))
             self._model = predictor
         return True
 

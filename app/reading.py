@@ -134,10 +134,12 @@ def numpy_weights(predictor: Any) -> Any:
     return weights if weights is not None else getattr(predictor, "dense", None)
 
 
-def _numpy_predictor(weights: Any) -> Any:
+def _numpy_predictor(weights: Any, verdict: Any = None) -> Any:
     from ..model.inference import DenseWeights, Predictor
 
-    return Predictor(dense=weights) if isinstance(weights, DenseWeights) else Predictor(weights=weights)
+    if isinstance(weights, DenseWeights):
+        return Predictor(dense=weights, verdict=verdict)
+    return Predictor(weights=weights, verdict=verdict)
 
 
 class ReaderGone(RuntimeError):
@@ -172,15 +174,16 @@ class ReadingProcess:
     def pid(self) -> int | None:
         return self._proc.pid
 
-    def set_weights(self, weights: Any) -> None:
-        """Read with these weights from now on (``ready()`` is False until the child has them).
+    def set_weights(self, weights: Any, verdict: Any = None) -> None:
+        """Read with these weights, and judge with this verdict (``model.verdict.Verdict`` or
+        None), from now on (``ready()`` is False until the child has them).
 
         Sent from a helper thread: the child takes a second to start, and a
         5 MB message blocks until it reads it; the caller reads in-thread meanwhile.
         """
         self._join_sender()
         self._generation += 1
-        message = ("weights", self._generation, weights)
+        message = ("weights", self._generation, weights, verdict)
         self._sender = threading.Thread(target=self._send_quietly, args=(message,), name="reader-weights", daemon=True)
         self._sender.start()
 
@@ -318,8 +321,8 @@ def serve(conn: Any, prepare: Any) -> None:
         if kind == "stop":
             return
         if kind == "weights":
-            _, generation, weights = message
-            predictor = _numpy_predictor(weights)
+            _, generation, weights, verdict = message
+            predictor = _numpy_predictor(weights, verdict)
             try:
                 warm_up(predictor, prepare)
             except Exception:  # only a head start: reading works without it

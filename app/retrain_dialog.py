@@ -97,6 +97,7 @@ class RetrainDialog(QDialog):
         self.epochs_total = 1
         self.started = 0.0
         self.skipped_note = ""
+        self.verdict_note = ""
         self._y_ranges = {}
         self.history: dict[str, list[tuple[float, float]]] = {k: [] for k in ("loss", "accuracy", "val_loss", "val_accuracy", "batch_loss", "batch_accuracy")}
 
@@ -428,6 +429,7 @@ class RetrainDialog(QDialog):
         self.confusion.clearContents()
         self.epochs_total = self.epochs.value()
         self.skipped_note = ""
+        self.verdict_note = ""
         self.epoch_bar.setValue(0)
         self.run_bar.setValue(0)
         self.started = time.monotonic()
@@ -473,6 +475,8 @@ class RetrainDialog(QDialog):
             self.status.setText("Comparing the new model with the current one…")
         elif kind == "compared":
             self._show_comparison(event["models"])
+        elif kind == "verdict":
+            self.verdict_note = verdict_sentence(event)
 
     def _add_point(self, key: str, x: float, y: float) -> None:
         self.history[key].append((x, y))
@@ -532,7 +536,9 @@ class RetrainDialog(QDialog):
     def _on_finished(self, status: str, message: str) -> None:
         if status == "done" and self.run is not None and self.run.saved is not None:
             self.candidate = self.run.saved
-            self.status.setText(f"Done in {_duration(time.monotonic() - self.started)}.{self.skipped_note} Keep the new model, or discard it?")
+            self.status.setText(
+                f"Done in {_duration(time.monotonic() - self.started)}.{self.skipped_note} {self.verdict_note}Keep the new model, or discard it?"
+            )
             self._set_state("review")
             self._refresh_comparison()
             return
@@ -628,3 +634,12 @@ class RetrainDialog(QDialog):
 def _duration(seconds: float) -> str:
     seconds = int(round(seconds))
     return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+def verdict_sentence(event: dict[str, Any]) -> str:
+    """The training run's ``verdict`` event as a sentence for the status line (ends with a space)."""
+    if not event.get("kept"):
+        return "It has no “is it a digit?” verdict: it will read everything as a digit. "
+    flagged = event.get("flagged") or {}
+    shares = " and ".join(f"{100 * v:.1f} % of {k}" for k, v in flagged.items())
+    return f"Its “is it a digit?” verdict is kept (it flags {shares} as no digit). " if shares else "Its “is it a digit?” verdict is kept. "

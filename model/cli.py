@@ -1,4 +1,4 @@
-"""The ``digitscope`` command: predict, evaluate, train, export, serve.
+"""The ``digitscope`` command: predict, evaluate, train, verdict, export, serve.
 
 With no command it opens the app, and ``--self-test`` checks the installation;
 both are Qt code, handed in by the entry point (``digitscope.__main__``), so
@@ -108,6 +108,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--control", choices=("none", "stdin"), default="none",
         help="stdin: a line 'stop' on stdin, or its end, cancels the run (for programs driving training)",
     )
+    v = sub.add_parser(
+        "verdict", help="teach a model to say when a drawing is no digit at all: train its verdict and save it in its metadata",
+    )
+    v.add_argument("--model", metavar="FILE", required=True, help="the model file whose metadata gets the verdict")
+    v.add_argument("--mnist", metavar="PATH", help="mnist.npz (default: $DIGITSCOPE_MNIST, Keras's cache, download)")
+    v.add_argument("--pen-data", metavar="FILE", required=True, help="pen digits, JSON lines with label and site (e.g. ../shared/data/unipen-dev.jsonl)")
+    v.add_argument("--letters", metavar="FILE", required=True, help="pen letters, same format (e.g. ../shared/data/unipen-letters-dev.jsonl)")
+    v.add_argument("--leave-out-site", metavar="SITE", help="train without this site's drawings and score the verdict on them")
+    v.add_argument("--epochs", type=_int_between(1, 1000), default=10, help="default: %(default)s")
+    v.add_argument("--scribbles", type=_int_between(0, 1_000_000), default=6000, metavar="N", help="generated scribbles and shapes to learn from (default: %(default)s)")
+    v.add_argument("--synth", type=_int_between(0, 1_000_000), default=0, metavar="N", help="also learn from N synthesised digits in regional variants (default: %(default)s)")
+    v.add_argument("--flag-share", type=_fraction, default=0.005, help="share of held-out digits the threshold may flag (default: %(default)s)")
+    v.add_argument("--seed", type=_int_between(0, 2**32 - 1), default=0, help="default: %(default)s")
+    v.add_argument("--limit", type=_positive_int, metavar="N", help="use only the first N MNIST training images (quick runs)")
+    v.add_argument("--json", action="store_true", help="print the verdict's figures as JSON")
+
     x = sub.add_parser("export", help="write the model for TensorFlow Serving (SavedModel)")
     x.add_argument("directory", metavar="DIR", help="folder to create, e.g. models/digitscope/1 (must not exist, or be empty)")
     x.add_argument("--format", choices=("savedmodel",), default="savedmodel", help="default: %(default)s")
@@ -207,6 +223,8 @@ def main(
             return cmd_evaluate(args, sys.stdout)
         if args.command == "train":
             return cmd_train(args, argv)
+        if args.command == "verdict":
+            return cmd_verdict(args, argv, sys.stdout)
         if args.command == "export":
             return cmd_export(args, sys.stdout)
         if args.command == "serve":
@@ -256,11 +274,61 @@ def cmd_predict(args: argparse.Namespace, out: TextIO) -> int:
                 print(f"{name}: error: {exc}", file=out, flush=True)
             continue
         if args.json:
-            doc = {"path": name, "digit": pred.digit, "probabilities": [round(float(p), 6) for p in pred.probabilities]}
+            doc = {"path": name, "digit": pred.digit, "probabilities": [round(float(p), 6) for p in pred.probabilities],
+                   "is_digit": pred.is_digit}
             print(json.dumps(doc), file=out, flush=True)
         else:
-            print(f"{name}: {pred.digit} ({100 * pred.confidence:.1f}%)", file=out, flush=True)
+            print(f"{name}: {reading_text(pred)}", file=out, flush=True)
     return 1 if failed else 0
+
+
+def reading_text(pred: Any) -> str:
+    """One reading in words: ``7 (99.8%)``, or ``not a digit (best guess 4, 97.0%)``."""
+    if pred.is_digit is False:
+        return f"not a digit (best guess {pred.digit}, {100 * pred.confidence:.1f}%)"
+    return f"{pred.digit} ({100 * pred.confidence:.1f}%)"
+
+
+def cmd_verdict(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
+    from .inference import limit_blas_threads
+    from .mnist import as_inputs, load_mnist
+    from .pen_data import load_pen_digits, load_pen_letters
+    from .verdict_training import (
+        NO_DIGIT_LETTERS, check_verdict_target, flagged_shares, render_varied, train_verdict, verdict_data, write_verdict,
+    )
+
+    limit_blas_threads()
+    model = check_verdict_target(args.model)[0]  # a wrong pair or a read-only folder: said before any training
+    mnist = load_mnist(args.mnist)
+    pen = load_pen_digits(args.pen_data)
+    letters, _, letter_sites = load_pen_letters(args.letters, NO_DIGIT_LETTERS)
+    left_out = [args.leave_out_site] if args.leave_out_site else []
+    trained = pen.select(None, left_out)
+    train_letters = [d for d, s in zip(letters, letter_sites) if s not in left_out]
+    data = verdict_data(as_inputs(mnist.x_train[: args.limit])[..., 0], trained.drawings, train_letters, args.scribbles,
+                        synth=args.synth, seed=args.seed)
+    print(f"digitscope verdict: training on {data.info['trained_on']}", file=sys.stderr, flush=True)
+    verdict = train_verdict(
+        data, args.epochs, args.flag_share, args.seed,
+        on_epoch=lambda e, loss: print(f"epoch {e}/{args.epochs}: loss {loss:.4f}", file=sys.stderr, flush=True),
+        info={"pen_data": str(args.pen_data), "letters_file": str(args.letters), "left_out": args.leave_out_site,
+              "command": "digitscope " + shlex.join(argv)},
+    )
+    scored = {"mnist test": as_inputs(mnist.x_test)[..., 0], **data.calibration}
+    if left_out:
+        site = pen.select(left_out)
+        scored["left-out digits"] = render_varied(site.drawings, 1, 0)[0]
+        scored["left-out letters"] = render_varied([d for d, s in zip(letters, letter_sites) if s in left_out], 1, 0)[0]
+    figures = flagged_shares(verdict, scored)
+    verdict.info["flagged"] = figures
+    path = write_verdict(model, verdict)
+    if args.json:
+        print(json.dumps({"model": str(model), "metadata": str(path), "threshold": verdict.threshold, "flagged": figures}), file=out)
+    else:
+        print(f"verdict written to {path} (threshold {verdict.threshold:.3f})", file=out)
+        for name, share in figures.items():
+            print(f"  flagged as no digit: {100 * share:5.1f}% of {name}", file=out)
+    return 0
 
 
 def cmd_export(args: argparse.Namespace, out: TextIO) -> int:

@@ -27,6 +27,10 @@ class Prediction:
     #: Each stage after its activation: "conv1" (26,26,32), "conv2" (24,24,64), and for the
     #: CNN read in NumPy also "pool" (12,12,64) and "dense" (128,); other models: what they have.
     activations: dict[str, np.ndarray] = field(default_factory=dict)
+    #: The verdict (``model.verdict``): is the input a digit at all? None when the model has none.
+    is_digit: bool | None = None
+    #: The verdict's score (higher = less like a digit; above its threshold: no digit).
+    digit_score: float | None = None
 
     @property
     def digit(self) -> int:
@@ -100,7 +104,7 @@ def _buffers() -> tuple[np.ndarray, np.ndarray]:
     return bufs
 
 
-def _im2col(src: np.ndarray, out: np.ndarray) -> np.ndarray:
+def im2col3(src: np.ndarray, out: np.ndarray) -> np.ndarray:
     """3×3 patches of ``src`` (..., H, W, C) into ``out`` (..., H-2, W-2, 9·C), columns (kh, kw, c).
 
     Nine slice copies of C contiguous values each: several times faster than
@@ -114,8 +118,11 @@ def _im2col(src: np.ndarray, out: np.ndarray) -> np.ndarray:
     return out
 
 
-def _pool(a: np.ndarray) -> np.ndarray:
-    """2×2 max-pooling over the two axes before the channels."""
+def max_pool2(a: np.ndarray) -> np.ndarray:
+    """2×2 max-pooling over the two axes before the channels (an odd last row or column is
+    dropped, as Keras's ``MaxPooling2D(2)`` does)."""
+    if a.shape[-3] % 2 or a.shape[-2] % 2:
+        a = a[..., : a.shape[-3] // 2 * 2, : a.shape[-2] // 2 * 2, :]
     m = np.maximum(a[..., 0::2, 0::2, :], a[..., 0::2, 1::2, :])
     np.maximum(m, a[..., 1::2, 0::2, :], out=m)
     np.maximum(m, a[..., 1::2, 1::2, :], out=m)
@@ -126,15 +133,15 @@ def cnn_forward(w: CnnWeights, x: np.ndarray) -> tuple[np.ndarray, dict[str, np.
     """One (28, 28) image → (probabilities (10,), activations: conv1 (26,26,32), conv2 (24,24,64),
     pool (12,12,64), dense (128,), all after their ReLU)."""
     col1, col2 = _buffers()
-    a1 = _im2col(x[:, :, None], col1).reshape(676, 9) @ w.w1
+    a1 = im2col3(x[:, :, None], col1).reshape(676, 9) @ w.w1
     a1 += w.b1
     np.maximum(a1, 0.0, out=a1)
     a1 = a1.reshape(26, 26, 32)
-    a2 = _im2col(a1, col2).reshape(576, 288) @ w.w2
+    a2 = im2col3(a1, col2).reshape(576, 288) @ w.w2
     a2 += w.b2
     np.maximum(a2, 0.0, out=a2)
     a2 = a2.reshape(24, 24, 64)
-    pooled = _pool(a2)
+    pooled = max_pool2(a2)
     h = pooled.reshape(-1) @ w.w3
     h += w.b3
     np.maximum(h, 0.0, out=h)
@@ -146,11 +153,11 @@ def cnn_activations_batch(w: CnnWeights, x: np.ndarray) -> tuple[np.ndarray, np.
     """A batch (N, 28, 28) → (pool (N, 12, 12, 64), dense (N, 128), logits (N, 10)), the
     arithmetic of :func:`cnn_forward`."""
     n = len(x)
-    col1 = _im2col(x[..., None], np.empty((n, 26, 26, 9), np.float32))
+    col1 = im2col3(x[..., None], np.empty((n, 26, 26, 9), np.float32))
     a1 = np.maximum(col1.reshape(n * 676, 9) @ w.w1 + w.b1, 0.0).reshape(n, 26, 26, 32)
-    col2 = _im2col(a1, np.empty((n, 24, 24, 288), np.float32))
+    col2 = im2col3(a1, np.empty((n, 24, 24, 288), np.float32))
     a2 = np.maximum(col2.reshape(n * 576, 288) @ w.w2 + w.b2, 0.0).reshape(n, 24, 24, 64)
-    pooled = _pool(a2)
+    pooled = max_pool2(a2)
     h = np.maximum(pooled.reshape(n, -1) @ w.w3 + w.b3, 0.0)
     return pooled, h, h @ w.w4 + w.b4
 
@@ -185,6 +192,8 @@ class Predictor:
         metadata: dict[str, Any] | None = None,
         weights: CnnWeights | None = None,
         dense: DenseWeights | None = None,
+        verdict: Any = None,
+        verdict_note: str = "",
     ) -> None:
         if model is None and weights is None and dense is None:
             raise ValueError("a Predictor needs a Keras model, CNN weights or Dense weights")
@@ -194,6 +203,10 @@ class Predictor:
         self.weights = weights if weights is not None or model is None else CnnWeights.from_keras(model)
         #: The weights of a network of Dense layers only, read in NumPy (None for other models).
         self.dense = dense
+        #: Whether an input is a digit at all (a ``model.verdict.Verdict``), or None.
+        self.verdict = verdict
+        #: Where the verdict comes from, or why there is none (for About and ``--json``).
+        self.verdict_note = verdict_note
         self._keras_fn: Any = None
 
     @property
@@ -224,11 +237,29 @@ class Predictor:
         x = np.asarray(x, dtype=np.float32).reshape(28, 28)
         if self.weights is not None:
             probs, activations = cnn_forward(self.weights, x)
-            return Prediction(probs, activations)
-        if self.dense is not None:
+            prediction = Prediction(probs, activations)
+        elif self.dense is not None:
             probs, hidden = self.dense.forward(x[None])
-            return Prediction(probs[0], {f"hidden{i + 1}": h[0] for i, h in enumerate(hidden)})
-        return self._predict_keras(x)
+            prediction = Prediction(probs[0], {f"hidden{i + 1}": h[0] for i, h in enumerate(hidden)})
+        else:
+            prediction = self._predict_keras(x)
+        if self.verdict is not None and (self.weights is not None or not self.verdict.needs_features):
+            prediction.digit_score = self.verdict.judge(x, prediction.activations, self.weights)
+            prediction.is_digit = bool(prediction.digit_score <= self.verdict.threshold)
+        return prediction
+
+    def is_digit(self, images: np.ndarray) -> np.ndarray | None:
+        """The verdict for many images (N, 28, 28[, 1]) → bool (N,), or None without a verdict."""
+        from .verdict import features
+
+        if self.verdict is None:
+            return None
+        images = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28)
+        if not self.verdict.needs_features:
+            return self.verdict.is_digit(None, None, None, images)
+        if self.weights is None:
+            return None
+        return self.verdict.is_digit(*features(self.weights, images))
 
     def probabilities(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Probabilities for many images (N, 28, 28[, 1]), in batches (for evaluation)."""
@@ -293,13 +324,16 @@ def load_predictor(path: str | Path) -> Predictor:
     Keras, which checks its shapes. Raises :class:`.modelfile.ModelFileError`.
     """
     from .modelfile import load_keras_model, read_metadata
+    from .verdict import model_verdict
 
     archive = read_model_file(path)
     p = archive.path
+    meta = read_metadata(p)
+    verdict, note = model_verdict(p, meta)
     layers = cnn_weights(archive)
     if layers is not None:
-        return Predictor(path=p, metadata=read_metadata(p), weights=CnnWeights(layers))
+        return Predictor(path=p, metadata=meta, weights=CnnWeights(layers), verdict=verdict, verdict_note=note)
     dense = dense_weights(archive)
     if dense is not None:
-        return Predictor(path=p, metadata=read_metadata(p), dense=DenseWeights(dense))
-    return Predictor(load_keras_model(p, archive), p, read_metadata(p))
+        return Predictor(path=p, metadata=meta, dense=DenseWeights(dense), verdict=verdict, verdict_note=note)
+    return Predictor(load_keras_model(p, archive), p, meta, verdict=verdict, verdict_note=note)

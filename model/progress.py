@@ -75,6 +75,10 @@ class HumanProgress:
             for name, figures in event["models"].items():
                 parts = [f"{data}: {100 * f['accuracy']:.2f}% of {f['samples']}" for data, f in figures.items()]
                 self._line(f"{name} model  " + "  ".join(parts))
+        elif kind == "verdict":
+            flagged = event.get("flagged") or {}
+            shares = ", ".join(f"{100 * v:.1f}% of {k}" for k, v in flagged.items())
+            self._line(f"verdict: {event['note']}" + (f"; it flags {shares} as no digit" if shares else ""))
         elif kind == "cancelled":
             self._line("training cancelled; nothing was written")
         elif kind == "error":

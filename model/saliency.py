@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .inference import CnnWeights, _im2col, _pool
+from .inference import CnnWeights, im2col3, max_pool2
 
 
 def _col2im(cols: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """The adjoint of :func:`_im2col` for 3×3 patches: scatter-add columns (H-2, W-2, 9·C) into ``out`` (H, W, C)."""
+    """The adjoint of :func:`im2col3` for 3×3 patches: scatter-add columns (H-2, W-2, 9·C) into ``out`` (H, W, C)."""
     h, w, c = cols.shape[0], cols.shape[1], out.shape[-1]
     for i in range(3):
         for j in range(3):
@@ -27,11 +27,11 @@ def _col2im(cols: np.ndarray, out: np.ndarray) -> np.ndarray:
 def cnn_logits(w: CnnWeights, x: np.ndarray) -> np.ndarray:
     """The ten logits for one (28, 28) image (in ``x``'s precision when it is float64)."""
     x = np.asarray(x).reshape(28, 28, 1)
-    col1 = _im2col(x, np.empty((26, 26, 9), x.dtype))
+    col1 = im2col3(x, np.empty((26, 26, 9), x.dtype))
     a1 = np.maximum(col1.reshape(676, 9) @ w.w1 + w.b1, 0).reshape(26, 26, 32)
-    col2 = _im2col(a1, np.empty((24, 24, 288), a1.dtype))
+    col2 = im2col3(a1, np.empty((24, 24, 288), a1.dtype))
     a2 = np.maximum(col2.reshape(576, 288) @ w.w2 + w.b2, 0).reshape(24, 24, 64)
-    h = np.maximum(_pool(a2).reshape(-1) @ w.w3 + w.b3, 0)
+    h = np.maximum(max_pool2(a2).reshape(-1) @ w.w3 + w.b3, 0)
     return h @ w.w4 + w.b4
 
 
@@ -52,13 +52,13 @@ def gradient_x_input(
         # only the signs of the pre-activations are used: z > 0 ⇔ relu(z) > 0
         z1, z2, zh = a1.reshape(676, 32), a2.reshape(576, 64), h
     else:
-        col1 = _im2col(x, np.empty((26, 26, 9), dtype))
+        col1 = im2col3(x, np.empty((26, 26, 9), dtype))
         z1 = col1.reshape(676, 9) @ w.w1 + w.b1
         a1 = np.maximum(z1, 0).reshape(26, 26, 32)
-        col2 = _im2col(a1, np.empty((24, 24, 288), dtype))
+        col2 = im2col3(a1, np.empty((24, 24, 288), dtype))
         z2 = col2.reshape(576, 288) @ w.w2 + w.b2
         a2 = np.maximum(z2, 0).reshape(24, 24, 64)
-        pooled = _pool(a2)
+        pooled = max_pool2(a2)
         zh = pooled.reshape(-1) @ w.w3 + w.b3
         h = np.maximum(zh, 0)
     logits = h @ w.w4 + w.b4

@@ -5,7 +5,9 @@ Endpoints (JSON responses, UTF-8):
 - ``POST /predict`` with a drawing (``Content-Type: application/json``, the
   drawing file format) or an image file (``image/png``, ``image/jpeg``, any
   ``image/*`` Pillow reads, or ``application/octet-stream``) →
-  ``{"digit": 7, "confidence": 0.998, "probabilities": [... 10 ...]}``.
+  ``{"digit": 7, "confidence": 0.998, "probabilities": [... 10 ...], "is_digit": true}``
+  (``is_digit``: the model's verdict, false for a letter or a scribble; ``digit`` is
+  then the network's best guess; null if the model has no verdict).
   The preprocessing is exactly the app's and ``digitscope predict``'s.
 - ``GET /health`` → ``{"status": "ok", "model": "<file name>"}``.
 - ``GET /`` → the list of endpoints. ``HEAD`` works for both GET endpoints.
@@ -550,7 +552,8 @@ class DigitServer(ThreadingHTTPServer):
             self.log_internal_error(exc)
             raise RequestError(HTTPStatus.INTERNAL_SERVER_ERROR, f"the model failed: {type(exc).__name__}") from None
         probs = [round(float(p), 6) for p in prediction.probabilities]
-        return {"digit": prediction.digit, "confidence": round(prediction.confidence, 6), "probabilities": probs}
+        return {"digit": prediction.digit, "confidence": round(prediction.confidence, 6), "probabilities": probs,
+                "is_digit": prediction.is_digit}
 
     def server_close(self) -> None:
         super().server_close()

@@ -260,6 +260,15 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
             comparison["current"] = _compare(request.compare_model, data, mnist_sha256, x_test, held_x, held_y, predicted)
         progress({"event": "compared", "models": comparison})
 
+    from .verdict_training import carried_verdict, without_verdicts
+
+    checks = {"mnist test": x_test[..., 0]}
+    if len(held_y):
+        checks["my drawings"] = held_x[..., 0]
+    verdict, verdict_note = carried_verdict(request.init_model, checks)
+    progress({"event": "verdict", "kept": verdict is not None, "note": verdict_note,
+              "flagged": verdict.info.get("flagged") if verdict is not None else None})
+
     import keras
     import tensorflow as tf
 
@@ -282,7 +291,7 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
         "training_seconds": round(result.seconds, 1),
         "fine_tuned_from": request.init_model,
         # the base model's own record (its command, recipe and figures), so the chain is kept
-        "base_model": read_metadata(request.init_model) if request.init_model else None,
+        "base_model": without_verdicts(read_metadata(request.init_model)) if request.init_model else None,
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "command": request.command,
         "mnist_sha256": mnist_sha256,
@@ -293,6 +302,8 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
             "numpy": np.__version__,
         },
     }
+    if verdict is not None:
+        metadata["verdict"] = verdict.to_json()
     if should_stop is not None and should_stop():  # a cancel during the evaluation: nothing is written
         raise TrainingCancelled()
     path = save_model(result.model, request.output, metadata)

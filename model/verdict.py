@@ -14,26 +14,33 @@ Scores (higher = less like a digit), each from the dense activations ``h``
 - ``"energy"``: -logsumexp(logits) (energy-based out-of-distribution score);
 - ``"mahalanobis"``: the squared Mahalanobis distance of ``h`` to the nearest class mean,
   with one covariance shared by the ten classes (shrunk towards its diagonal);
+- ``"network"``: the logit of :mod:`.digit_detector`'s small network, trained for this
+  question alone on the 28×28 input (the bundled model's verdict: chosen by
+  leave-one-site-out, ``benchmarks/not_a_digit.py``; it does not depend on the CNN's weights);
 - ``"detector"``: the logit of a logistic regression on ``h``, the logits, the Mahalanobis
   distance and the pooled conv features averaged to 3×3×64 (:func:`pool3`), trained on digits
   against non-digits (letters that look like no digit, scribbles), each side weighted equally.
 
 The threshold is chosen on digits only (:func:`threshold_for`): the score that flags a
-given share of them; for the detector, of digits held out of its fit (it would otherwise
-learn its own training digits by heart and the threshold would be too tight). Parameters are plain lists and floats (:meth:`Verdict.to_json`),
-saved in the model's metadata. NumPy only; a few tens of microseconds a drawing.
+given share of them; for the detectors, of digits held out of their fit (they would otherwise
+learn their own training digits by heart and the threshold would be too tight). Parameters are
+arrays, base64 in JSON (:meth:`Verdict.to_json`), saved in the model's metadata. NumPy only.
 """
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .digit_detector import DetectorWeights, detector_logits
 from .inference import CnnWeights, cnn_activations_batch
 
-KINDS = ("max_softmax", "energy", "mahalanobis", "detector")
+KINDS = ("max_softmax", "energy", "mahalanobis", "detector", "network")
+#: The largest array a verdict may hold (a hostile metadata file is bounded by its size already).
+MAX_ARRAY_VALUES = 2_000_000
 #: The verdict's format in the metadata: bump when the parameters change meaning.
 VERSION = 1
 
@@ -90,7 +97,14 @@ class Verdict:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown verdict kind {self.kind!r} (known: {', '.join(KINDS)})")
-        self.params = {k: np.asarray(v, np.float64) for k, v in self.params.items()}
+        self.params = {k: np.asarray(v, np.float32 if self.kind == "network" else np.float64) for k, v in self.params.items()}
+        #: The network of the ``"network"`` kind (ValueError at once if its arrays do not fit).
+        self.network = DetectorWeights.from_arrays(self.params) if self.kind == "network" else None
+
+    @property
+    def needs_features(self) -> bool:
+        """Whether scoring needs the CNN's features (pool3, dense, logits), not only the image."""
+        return self.kind != "network"
 
     # -------------------------------------------------------------- scoring
 
@@ -101,9 +115,17 @@ class Verdict:
         d = (y * y).sum(1)[:, None] - 2.0 * y @ p["white_means"].T + p["white_norms"][None]
         return np.maximum(d.min(axis=1), 0.0)
 
-    def score(self, pool: np.ndarray | None, dense: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    def score(self, pool: np.ndarray | None, dense: np.ndarray | None, logits: np.ndarray | None,
+              images: np.ndarray | None = None) -> np.ndarray:
         """How little the drawings look like digits, (N,); above :attr:`threshold` means no digit.
-        ``pool`` is :func:`pool3`'s (N, 576) (only the detector uses it)."""
+        ``pool`` is :func:`pool3`'s (N, 576) (only the detector uses it); ``images`` (N, 28, 28)
+        the network's input (only it uses them, and nothing else)."""
+        if self.network is not None:
+            if images is None:
+                raise ValueError("the network verdict needs the images")
+            return detector_logits(self.network, images)
+        if dense is None or logits is None:
+            raise ValueError(f"the {self.kind} verdict needs the CNN's features")
         z = _2d(logits)
         if self.kind == "max_softmax":
             return 1.0 - np.exp(z.max(1) - _logsumexp(z))
@@ -117,9 +139,19 @@ class Verdict:
         x = _detector_inputs(_2d(pool), _2d(dense), z, m, self.params)
         return x @ self.params["coef"] + float(self.params["intercept"])
 
-    def is_digit(self, pool: np.ndarray | None, dense: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    def is_digit(self, pool: np.ndarray | None, dense: np.ndarray | None, logits: np.ndarray | None,
+                 images: np.ndarray | None = None) -> np.ndarray:
         """True (N,) where the score is within the threshold."""
-        return self.score(pool, dense, logits) <= self.threshold
+        return self.score(pool, dense, logits, images) <= self.threshold
+
+    def judge(self, image: np.ndarray, activations: dict[str, np.ndarray] | None = None, weights: CnnWeights | None = None) -> float:
+        """One reading's score, from its (28, 28) input and, for the kinds that need them, the
+        CNN's weights and :func:`.inference.cnn_forward`'s activations (ValueError without)."""
+        if self.network is not None:
+            return float(self.score(None, None, None, np.asarray(image, np.float32)[None])[0])
+        if activations is None or weights is None or "pool" not in activations or "dense" not in activations:
+            raise ValueError(f"the {self.kind} verdict needs the CNN's activations")
+        return float(self.score(*prediction_features(weights, activations))[0])
 
     # -------------------------------------------------------------- file
 
@@ -129,7 +161,7 @@ class Verdict:
             "version": VERSION,
             "kind": self.kind,
             "threshold": float(self.threshold),
-            "params": {k: v.tolist() for k, v in self.params.items()},
+            "params": {k: _encode(v) for k, v in self.params.items()},
             "info": self.info,
         }
 
@@ -138,12 +170,47 @@ class Verdict:
         """A verdict read back from :meth:`to_json`'s output; ValueError if it is not one."""
         if not isinstance(doc, dict) or doc.get("version") != VERSION or not isinstance(doc.get("params"), dict):
             raise ValueError("not a digitscope verdict (version %r)" % (doc.get("version") if isinstance(doc, dict) else None))
-        v = cls(str(doc["kind"]), float(doc["threshold"]), dict(doc["params"]), dict(doc.get("info") or {}))
+        try:
+            params = {str(k): _decode(a) for k, a in doc["params"].items()}
+            v = cls(str(doc["kind"]), float(doc["threshold"]), params, dict(doc.get("info") or {}))
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a digitscope verdict: {exc}") from None
+        if not np.isfinite(v.threshold):
+            raise ValueError("the verdict's threshold is not a finite number")
         need = {"mahalanobis": ("whiten", "white_means", "white_norms"), "detector": ("whiten", "white_means", "white_norms", "coef", "intercept", "mu", "sd")}
         missing = [k for k in need.get(v.kind, ()) if k not in v.params]
         if missing:
             raise ValueError(f"verdict {v.kind} lacks {', '.join(missing)}")
         return v
+
+
+def _encode(a: np.ndarray) -> dict[str, Any]:
+    """An array as JSON: its dtype, shape and bytes (little-endian) in base64."""
+    a = np.asarray(a, a.dtype.newbyteorder("<"))  # tobytes() is C order; ascontiguousarray would make a 0-d array 1-d
+    return {"dtype": a.dtype.name, "shape": list(a.shape), "base64": base64.b64encode(a.tobytes()).decode("ascii")}
+
+
+def _decode(doc: Any) -> np.ndarray:
+    """The inverse of :func:`_encode` (also takes plain lists); ValueError if it is no such array."""
+    if not isinstance(doc, dict):
+        a = np.asarray(doc, np.float64)
+    else:
+        dtype = {"float32": "<f4", "float64": "<f8"}.get(str(doc.get("dtype")))
+        shape = doc.get("shape")
+        if dtype is None or not isinstance(shape, list) or not all(isinstance(n, int) and 0 <= n <= MAX_ARRAY_VALUES for n in shape):
+            raise ValueError("a verdict array needs a float dtype and a shape")
+        if int(np.prod(shape, dtype=np.int64)) > MAX_ARRAY_VALUES:
+            raise ValueError(f"a verdict array of shape {shape} is too large")
+        try:
+            raw = base64.b64decode(str(doc.get("base64", "")), validate=True)
+        except ValueError:
+            raise ValueError("a verdict array's data is not base64") from None
+        a = np.frombuffer(raw, dtype).reshape(shape) if len(raw) == np.dtype(dtype).itemsize * int(np.prod(shape, dtype=np.int64)) else None
+        if a is None:
+            raise ValueError(f"a verdict array's data does not fill its shape {shape}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError("a verdict array holds NaN or infinity")
+    return a
 
 
 def _detector_inputs(pool: np.ndarray, dense: np.ndarray, logits: np.ndarray, maha: np.ndarray, p: dict[str, np.ndarray]) -> np.ndarray:
@@ -247,3 +314,48 @@ def fit(
     verdict.info.update(flag_share=flag_share, holdout=holdout if kind == "detector" else 0.0,
                         digits=[int(len(lab)) for _, lab in digits], others=[int(len(o[1])) for o in others or []])
     return verdict
+
+
+def network_verdict(
+    network: DetectorWeights, digits: list[np.ndarray], flag_share: float = 0.005, info: dict[str, Any] | None = None
+) -> Verdict:
+    """A ``"network"`` verdict whose threshold flags at most ``flag_share`` of each source of
+    digit images (N, 28, 28) (digits the network was not trained on)."""
+    verdict = Verdict("network", float("inf"), network.arrays(), dict(info or {}))
+    sources = [np.asarray(d, np.float32).reshape(-1, 28, 28) for d in digits if len(d)]
+    if not sources:
+        raise ValueError("a verdict's threshold needs digits to be set on")
+    verdict.threshold = max(threshold_for(verdict.score(None, None, None, d), flag_share) for d in sources)
+    verdict.info.update(flag_share=flag_share, calibration_digits=[int(len(d)) for d in sources])
+    return verdict
+
+
+def model_verdict(model_path: Any, metadata: dict[str, Any]) -> tuple[Verdict | None, str]:
+    """The verdict a model reads with, and where it comes from (or why there is none).
+
+    A model's own verdict is in its metadata (``"verdict"``). A model without one (trained
+    before verdicts, or by another tool) reads with the bundled model's, when that one is a
+    ``"network"`` verdict: it judges the input image alone, so it fits any model."""
+    from pathlib import Path
+
+    from .modelfile import bundled_model_path, read_metadata
+
+    doc = metadata.get("verdict") if isinstance(metadata, dict) else None
+    if doc is not None:
+        try:
+            return Verdict.from_json(doc), "its own"
+        except ValueError as exc:
+            return None, f"its verdict cannot be read ({exc})"
+    bundled = bundled_model_path()
+    try:
+        same = Path(model_path).resolve() == bundled.resolve()
+    except OSError:
+        same = False
+    if not same:
+        try:
+            verdict = Verdict.from_json(read_metadata(bundled).get("verdict"))
+        except ValueError:
+            verdict = None
+        if verdict is not None and not verdict.needs_features:
+            return verdict, "the bundled model's (this model has none of its own)"
+    return None, "none: this model has no verdict"

@@ -45,6 +45,16 @@ def seven(scale: float = 1.0, dx: float = 0.0, dy: float = 0.0, pen: float = 18.
     return Drawing(size, size, pen * scale, [[(x * scale + dx, y * scale + dy) for x, y in pts]])
 
 
+def letter_h(size: float = 280.0) -> Drawing:
+    """An H in three strokes: no digit (the bundled CNN reads it as a 4, sure of it)."""
+    return Drawing(size, size, 18.0, [[(80.0, 40.0), (80.0, 240.0)], [(200.0, 40.0), (200.0, 240.0)], [(80.0, 140.0), (200.0, 140.0)]])
+
+
+def letter_x(size: float = 280.0) -> Drawing:
+    """An x in two crossing strokes: no digit."""
+    return Drawing(size, size, 18.0, [[(70.0, 60.0), (210.0, 230.0)], [(210.0, 60.0), (70.0, 230.0)]])
+
+
 def transformed(d: Drawing, scale: float, dx: float, dy: float, canvas: float) -> Drawing:
     return Drawing(
         canvas, canvas, d.pen_width * scale, [[(x * scale + dx, y * scale + dy) for x, y in s] for s in d.strokes]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -12,14 +13,14 @@ import pytest
 from digitscope.model.cli import main
 from digitscope.model.drawing import Drawing, save_drawing
 from digitscope.model.preprocess import drawing_to_tensor
-from helpers import loop, seven, vertical_stroke
+from helpers import letter_h, letter_x, loop, seven, vertical_stroke
 from PIL import Image
 
 
 @pytest.fixture
 def inputs(tmp_path):
     paths = {}
-    for name, d in {"one": vertical_stroke(), "zero": loop(), "seven": seven()}.items():
+    for name, d in {"one": vertical_stroke(), "zero": loop(), "seven": seven(), "H": letter_h(), "x": letter_x()}.items():
         p = tmp_path / f"{name}.json"
         save_drawing(d, p)
         paths[name] = p
@@ -47,20 +48,30 @@ def test_plain_output(inputs, capsys):
     assert lines[3].startswith(f"{inputs['png']}: 7 (")
 
 
+def test_plain_output_says_when_it_is_no_digit(inputs, capsys):
+    assert main(["predict", str(inputs["H"]), str(inputs["seven"])]) == 0
+    h, s7 = capsys.readouterr().out.splitlines()
+    assert re.fullmatch(re.escape(f"{inputs['H']}: ") + r"not a digit \(best guess \d, \d+\.\d%\)", h), h
+    assert re.fullmatch(re.escape(f"{inputs['seven']}: ") + r"7 \(\d+\.\d%\)", s7), s7
+
+
 def test_json_schema_and_errors(inputs, capsys):
-    names = ["seven", "bad", "empty", "broken", "png"]
+    names = ["seven", "bad", "empty", "broken", "png", "H", "x"]
     code = main(["predict", "--json", *(str(inputs[n]) for n in names), "missing.png"])
     docs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert code == 1, "any failed input makes the exit status 1"
     assert [d["path"] for d in docs] == [*(str(inputs[n]) for n in names), "missing.png"]
     ok = docs[0]
-    assert set(ok) == {"path", "digit", "probabilities"} and ok["digit"] == 7
+    assert set(ok) == {"path", "digit", "probabilities", "is_digit"} and ok["digit"] == 7 and ok["is_digit"] is True
     assert len(ok["probabilities"]) == 10 and abs(sum(ok["probabilities"]) - 1) < 1e-4
+    for letter in docs[5:7]:  # no digit: said, and the network's best guess still given as before
+        assert letter["is_digit"] is False and set(letter) == set(ok)
+        assert letter["digit"] == int(np.argmax(letter["probabilities"]))
     assert "missing key(s): height" in docs[1]["error"]
     assert "empty" in docs[2]["error"]
     assert "cannot read the image" in docs[3]["error"]
     assert docs[4]["digit"] == 7, "the other inputs still run after failures"
-    assert "no such file" in docs[5]["error"]
+    assert "no such file" in docs[7]["error"]
 
 
 def test_bad_model_file_is_a_clear_error(inputs, tmp_path, capsys):

@@ -7,7 +7,7 @@ import signal
 
 import numpy as np
 import pytest
-from helpers import assert_f32_close, loop, vertical_stroke
+from helpers import assert_f32_close, loop, seven, vertical_stroke
 from PySide6.QtCore import QSettings
 
 from digitscope.app.mosaic import LEVELS, ColourScale, dense_mosaic, index_mosaic, pool_mosaic
@@ -285,7 +285,7 @@ def test_the_child_reads_once_before_it_says_ready_on_a_copy_of_the_hook(bundled
     parent, child = mp.Pipe()
     thread = threading.Thread(target=serve, args=(child, hook), daemon=True)
     thread.start()
-    parent.send(("weights", 1, bundled_predictor.weights))
+    parent.send(("weights", 1, bundled_predictor.weights, bundled_predictor.verdict))
     assert parent.poll(30), "no answer to the weights"
     assert parent.recv() == ("ready", 1)
     assert len(_CountingColouring.calls) == 1 and _CountingColouring.calls[0] != id(hook)
@@ -304,3 +304,20 @@ def test_warm_up_reads_with_saliency_and_every_mosaic(bundled_predictor):
     reading = warm_up(bundled_predictor, MapColouring({"conv1": 8, "conv2": 8}))
     assert reading.prediction is not None and reading.saliency is not None
     assert set(reading.prepared) == {"conv1", "conv2", "pool", "dense"}
+
+
+def test_the_child_judges_with_the_verdict_it_is_sent(bundled_predictor):
+    """Readings from the child carry the verdict, as the in-thread ones do."""
+    from helpers import letter_h
+
+    process = ReadingProcess()
+    try:
+        process.set_weights(bundled_predictor.weights, bundled_predictor.verdict)
+        h = process.read(1, letter_h(), timeout=60)
+        s7 = process.read(2, seven(), timeout=10)
+        assert h.prediction.is_digit is False and s7.prediction.is_digit is True
+        assert h.prediction.digit_score == pytest.approx(bundled_predictor.predict(h.tensor).digit_score, rel=1e-5, abs=1e-5)
+        process.set_weights(bundled_predictor.weights)  # no verdict: none said
+        assert process.read(3, letter_h(), timeout=60).prediction.is_digit is None
+    finally:
+        process.close()

@@ -58,6 +58,16 @@ def test_drawings_are_read_like_the_app_reads_them(server, bundled_predictor):
         assert doc["digit"] == digit
         np.testing.assert_allclose(doc["probabilities"], expected, atol=1e-5)
         assert doc["confidence"] == pytest.approx(max(doc["probabilities"]), abs=1e-6)
+        assert doc["is_digit"] is True, f"the example {digit} must read as a digit"
+
+
+def test_a_letter_is_no_digit(server):
+    from helpers import letter_h
+
+    body = json.dumps(letter_h().to_json()).encode()
+    status, doc, _ = request(server, "POST", "/predict", body, {"Content-Type": "application/json"})
+    assert status == 200 and doc["is_digit"] is False
+    assert set(doc) == {"digit", "confidence", "probabilities", "is_digit"}
 
 
 def test_images_of_either_polarity_are_read(server):

@@ -86,8 +86,12 @@ def test_cli_train_writes_model_and_metadata(tiny_mnist, tmp_path, capsys):
     code = main(["train", "--mnist", str(tiny_mnist), "--epochs", "1", "--batch-size", "32", "--output", str(out), "--progress", "json"])
     assert code == 0
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [e["event"] for e in events if e["event"] != "batch"] == ["start", "epoch", "evaluated", "saved"]
+    assert [e["event"] for e in events if e["event"] != "batch"] == ["start", "epoch", "evaluated", "verdict", "saved"]
+    verdict_event = next(e for e in events if e["event"] == "verdict")
     meta = json.loads(out.with_suffix(".json").read_text())
+    # the bundled verdict judges the image alone: the new model keeps it, measured again on MNIST test
+    assert verdict_event["kept"] and set(verdict_event["flagged"]) == {"mnist test"}
+    assert meta["verdict"]["kind"] == "network" and meta["verdict"]["info"]["flagged"] == verdict_event["flagged"]
     assert meta["epochs"] == 1 and "--epochs 1" in meta["command"]
     assert 0.0 <= meta["test_accuracy"] <= 1.0 and len(meta["per_class_accuracy"]) == 10
     assert load_predictor(out).predict(np.zeros((28, 28), np.float32)).probabilities.shape == (10,)

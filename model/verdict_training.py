@@ -1,0 +1,188 @@
+"""Making a model's "is it a digit?" verdict: the data, the detector's training, its threshold.
+
+Digits are MNIST train and pen digits; no-digits are the letters that look like
+no digit (:data:`NO_DIGIT_LETTERS`) and generated scribbles (:mod:`.scribbles`).
+Pen drawings are rendered as drawn and varied as another writer would
+(:mod:`.stroke_augment`), on both sides alike, so a variation never tells the
+two apart. A share of the digits (by drawing) is kept out of training: the
+threshold is set on them to flag at most ``flag_share`` of each digit source.
+Used by ``digitscope verdict`` (the bundled model's step 3, ``model/recipe.py``)
+and, one site left out at a time, by ``benchmarks/not_a_digit.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .drawing import Drawing
+from .verdict import Verdict, network_verdict
+
+#: Letters that look like no digit. The others (O o D Q I i l j J L Z z S s B b G g q T t y Y)
+#: are real ambiguity: neither trained on nor scored.
+NO_DIGIT_LETTERS = frozenset("ACEFHKMNPRUVWX") | frozenset("acefhkmnruvwx")
+#: Within each side, how the sources share its half of the weight.
+DIGIT_SHARES = {"mnist": 0.45, "pen digits": 0.35, "synthesised": 0.2}
+OTHER_SHARES = {"letters": 0.7, "scribbles": 0.3}
+
+
+def render_varied(drawings: Sequence[Drawing], copies: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each drawing rendered ``copies`` times (once as drawn, then varied): (images (M, 28, 28),
+    the index of each image's drawing (M,)). Drawings that render to nothing are skipped."""
+    from .preprocess import EmptyInputError, drawing_to_tensor
+    from .stroke_augment import augment_drawing
+
+    rng = np.random.default_rng(seed)
+    images, index = [], []
+    for i, drawing in enumerate(drawings):
+        for copy in range(copies):
+            try:
+                images.append(drawing_to_tensor(augment_drawing(drawing, rng) if copy else drawing))
+            except (EmptyInputError, ValueError):
+                continue
+            index.append(i)
+    x = np.stack(images).astype(np.float32) if images else np.zeros((0, 28, 28), np.float32)
+    return x, np.asarray(index, np.int64)
+
+
+@dataclass
+class VerdictData:
+    """Training and calibration images by source, and what they are (for the metadata)."""
+
+    digits: dict[str, np.ndarray]
+    others: dict[str, np.ndarray]
+    calibration: dict[str, np.ndarray]
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def verdict_data(
+    mnist_x: np.ndarray,
+    pen_digits: Sequence[Drawing],
+    letters: Sequence[Drawing],
+    scribbles: int = 6000,
+    holdout: float = 0.3,
+    digit_copies: int = 5,
+    letter_copies: int = 2,
+    synth: int = 0,
+    seed: int = 0,
+) -> VerdictData:
+    """The sources: MNIST train images (N, 28, 28) in [0, 1], pen digit drawings, ``synth``
+    synthesised digits in regional variants (:mod:`.style_synth`), no-digit letter drawings
+    and ``scribbles`` generated ones. ``holdout`` of MNIST and of the pen
+    digits (whole drawings, as drawn) is kept out of training for the threshold."""
+    from .scribbles import scribble_drawings
+
+    rng = np.random.default_rng(seed)
+    mnist_x = np.asarray(mnist_x, np.float32).reshape(-1, 28, 28)
+    m_cal = rng.random(len(mnist_x)) < holdout
+    pen_x, pen_of = render_varied(pen_digits, digit_copies, seed + 1)
+    p_cal_drawing = rng.random(len(pen_digits)) < holdout
+    p_cal = p_cal_drawing[pen_of] if len(pen_of) else np.zeros(0, bool)
+    first = np.r_[True, pen_of[1:] != pen_of[:-1]] if len(pen_of) else np.zeros(0, bool)  # the as-drawn render
+    letter_x, _ = render_varied(letters, letter_copies, seed + 2)
+    scribble_x, _ = render_varied(scribble_drawings(scribbles, seed=seed + 3)[0], 1, seed + 4) if scribbles else (np.zeros((0, 28, 28), np.float32), None)
+    digits = {"mnist": mnist_x[~m_cal], "pen digits": pen_x[~p_cal]}
+    if synth:
+        from .style_synth import synth_tensors
+
+        digits["synthesised"] = synth_tensors(synth, seed + 5)[0]
+    others = {"letters": letter_x, "scribbles": scribble_x}
+    calibration = {"mnist": mnist_x[m_cal], "pen digits": pen_x[p_cal & first]}
+    info = {
+        "trained_on": {k: int(len(v)) for k, v in {**digits, **others}.items()},
+        "threshold_set_on": {k: int(len(v)) for k, v in calibration.items()},
+        "letters": "".join(sorted(NO_DIGIT_LETTERS)),
+        "copies": {"pen digits": digit_copies, "letters": letter_copies},
+        "synthesised": synth,
+    }
+    return VerdictData(digits, others, calibration, info)
+
+
+def train_verdict(
+    data: VerdictData,
+    epochs: int = 10,
+    flag_share: float = 0.005,
+    seed: int = 0,
+    on_epoch: Callable[[int, float], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    info: dict[str, Any] | None = None,
+) -> Verdict:
+    """Train the detector network on ``data`` and set its threshold (imports TensorFlow)."""
+    from .digit_detector import WIDTHS, train_detector
+
+    names_d, names_o = [k for k in data.digits if len(data.digits[k])], [k for k in data.others if len(data.others[k])]
+    if not names_d or not names_o:
+        raise ValueError("a verdict needs digits and drawings that are no digit to learn from")
+    network = train_detector(
+        [data.digits[k] for k in names_d], [data.others[k] for k in names_o],
+        [DIGIT_SHARES.get(k, 1.0) for k in names_d], [OTHER_SHARES.get(k, 1.0) for k in names_o],
+        epochs=epochs, seed=seed, on_epoch=on_epoch, should_stop=should_stop,
+    )
+    meta = {**data.info, "epochs": epochs, "widths": list(WIDTHS), **(info or {})}
+    return network_verdict(network, [v for v in data.calibration.values() if len(v)], flag_share, meta)
+
+
+def flagged_shares(verdict: Verdict, sources: dict[str, np.ndarray]) -> dict[str, float]:
+    """The share of each source's images (N, 28, 28) the verdict flags as no digit."""
+    return {k: float(np.mean(~verdict.is_digit(None, None, None, v))) for k, v in sources.items() if len(v)}
+
+
+def check_verdict_target(model_path: str | Path) -> tuple[Path, dict[str, Any]]:
+    """The model file and its metadata, checked to be a pair (before any training)."""
+    from .files import check_writable_folder, sha256_file
+    from .modelfile import check_model_file, metadata_path, read_metadata
+
+    model = check_model_file(model_path)
+    meta = read_metadata(model)
+    if meta.get("model_sha256") not in (None, sha256_file(model)):
+        raise ValueError(f"{metadata_path(model)} belongs to another model file (its model_sha256 differs)")
+    check_writable_folder(model.parent)
+    return model, meta
+
+
+def write_verdict(model_path: str | Path, verdict: Verdict) -> Path:
+    """Put ``verdict`` in a model's metadata (written atomically; the rest is kept)."""
+    from .files import atomic_write_bytes
+    from .modelfile import metadata_path
+
+    model, meta = check_verdict_target(model_path)
+    meta["verdict"] = verdict.to_json()
+    target = metadata_path(model)
+    atomic_write_bytes(target, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    return target
+
+
+def carried_verdict(source_model: str | Path | None, checks: dict[str, np.ndarray]) -> tuple[Verdict | None, str]:
+    """The verdict a newly trained model keeps: that of ``source_model`` (the model it was
+    fine-tuned from), else the bundled model's, when it judges the input image alone (a
+    ``"network"`` verdict does not depend on the CNN's weights, so it stays valid). Its
+    flag shares are measured again on ``checks`` (name → images (N, 28, 28), e.g. MNIST test
+    and the person's held-out drawings) and recorded in its info. Returns (verdict or None, a
+    sentence saying which, or why there is none)."""
+    from .modelfile import bundled_model_path, read_metadata
+    from .verdict import model_verdict
+
+    source = Path(source_model) if source_model else bundled_model_path()
+    verdict, note = model_verdict(source, read_metadata(source))
+    if verdict is None:
+        return None, f"the new model has no verdict ({source.name}: {note}); give it one with digitscope verdict"
+    if verdict.needs_features:
+        return None, f"the new model has no verdict: {source.name}'s reads the old network's features; give it one with digitscope verdict"
+    verdict.info = {**verdict.info, "carried_from": str(source), "flagged": flagged_shares(verdict, checks)}
+    return verdict, f"kept {source.name}'s verdict (it judges the drawing alone, whatever the network's weights)"
+
+
+def without_verdicts(metadata: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A model's metadata without its verdict, nor those of the models it came from (for the
+    record a fine-tuned model keeps of its base: the verdicts would only make it grow)."""
+    if not isinstance(metadata, dict):
+        return metadata
+    out = {k: v for k, v in metadata.items() if k != "verdict"}
+    if isinstance(out.get("base_model"), dict):
+        out["base_model"] = without_verdicts(out["base_model"])
+    return out
