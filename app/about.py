@@ -10,6 +10,7 @@ from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import qVersion
 
 from .. import __version__
+from .verdict_text import verdict_lines
 
 
 def _dist_version(*names: str) -> str:
@@ -36,6 +37,8 @@ def about_text(predictor: Any) -> str:
             if key in meta:
                 lines.append(f"{label}: {html.escape(str(meta[key]))}<br>")
         lines.append("</p>")
+        # is the drawing a digit at all? what judges it, and where that comes from
+        lines.append("<p><b>Is it a digit at all?</b><br>" + "<br>".join(html.escape(line, quote=False) for line in verdict_lines(predictor)) + "</p>")
     else:
         lines.append("<p>No model loaded yet.</p>")
     lines.append(

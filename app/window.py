@@ -380,7 +380,7 @@ class MainWindow(QMainWindow):
             self.input_view.show_tensor(reading.tensor)
         else:
             pred = reading.prediction
-            self.probabilities.show_probabilities(pred.probabilities, reading.compare, self.compare_name)
+            self.probabilities.show_probabilities(pred.probabilities, reading.compare, self.compare_name, pred.is_digit)
             self.input_view.show_tensor(reading.tensor)
             prepared = reading.prepared or {}
             for name, view in self.maps.items():

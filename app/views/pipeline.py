@@ -12,16 +12,18 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QDialog, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from ..mosaic import nice_ceiling
 from ..reading import MapColouring
+from ..verdict_text import looks_like_digit, reading_sentence
 from .pipeline_panels import DenseVotes, InputPanel, SoftmaxTable, painted_panel
 from .pipeline_strip import ACCENT, KEYS, MUTED, PANEL, PipelineStrip
 from .pixel_image import BACKGROUND, TEXT
 from .step_through import ConvStepThrough, PoolStepThrough, StepThrough, set_text
+from .text_line import TextLine
 
 #: The activations each stage's detail needs, and their shapes, for the CNN.
 NEEDS = {"conv1": {"conv1": (26, 26, 32)}, "conv2": {"conv1": (26, 26, 32), "conv2": (24, 24, 64)},
@@ -59,6 +61,9 @@ class PipelineView(QDialog):
         self.strip = PipelineStrip()
         self.status = QLabel(HINT)
         self.status.setStyleSheet(f"color: {MUTED.name()};")
+        # the answer, and whether the drawing looks like a digit at all: new text with every
+        # reading, so a line that repaints itself alone (a QLabel would relayout the dialog)
+        self.answer = TextLine("", 17, TEXT, QFont.Weight.DemiBold, Qt.AlignmentFlag.AlignLeft)
         self.panels: dict[str, QWidget] = {
             "input": InputPanel(),
             "conv1": ConvStepThrough("conv1"),
@@ -86,6 +91,7 @@ class PipelineView(QDialog):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 10)
         layout.addWidget(self.status)
+        layout.addWidget(self.answer)
         layout.addWidget(self.strip, 2)
         layout.addWidget(self.stack, 3)
         self.select("conv1")
@@ -133,8 +139,10 @@ class PipelineView(QDialog):
         acts = pred.activations if pred is not None else {}
         missing = "not available for this model" if pred is not None else ""
         empty = (reading.error if reading is not None else None) or "Draw a digit"
+        digit = looks_like_digit(pred.is_digit if pred is not None else None)
         self.strip.show_stages(tensor, acts, reading.prepared if reading is not None else None,
-                               pred.probabilities if pred is not None else None, missing, empty)
+                               pred.probabilities if pred is not None else None, missing, empty, digit)
+        self.answer.setText(reading_sentence(pred) if pred is not None else "")
         self._update_panel(self.selected)
 
     def _why_not(self, stage: str) -> str | None:
@@ -172,7 +180,8 @@ class PipelineView(QDialog):
         elif stage == "pool":
             panel.show_data({"in": acts["conv2"], "out": acts["pool"], "in_level": self._level("conv2")})
         else:
-            panel.show_data({"dense": acts["dense"], "weights": w, "digit": reading.prediction.digit})
+            panel.show_data({"dense": acts["dense"], "weights": w, "digit": reading.prediction.digit,
+                             "is_digit": looks_like_digit(reading.prediction.is_digit)})
 
     def _level(self, layer: str) -> float:
         """The layer's colour-scale top: the main window's (from the reading) when it has one."""

@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor, QFontMetricsF, QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ...model import explain
+from ..verdict_text import NOT_A_DIGIT
 from .pipeline_strip import ACCENT, BAR, MUTED, TOP_BAR
 from .pixel_image import BACKGROUND, TEXT, grey
 from .step_through import MarkedImage, set_text
@@ -112,12 +113,13 @@ class DenseVotes(_Painted):
     TOP = 50.0  # where the table's head row starts
 
     def static_key(self) -> tuple:
-        return (self.data["digit"],)
+        return (self.data["digit"], self.data.get("is_digit", True))
 
     def paint_labels(self, p: QPainter) -> None:
-        digit = self.data["digit"]
+        digit, is_digit = self.data["digit"], self.data.get("is_digit", True)
+        why = f"Why a {digit}?" if is_digit else f"Why a {digit}, the best guess?"
         self.text(p, QRectF(self.LEFT, 6, self.width() - 2 * self.LEFT, 40),
-                  f"Why a {digit}? Its score = Σ over the 128 units of activation × weight to {digit}, + bias. "
+                  f"{why} Its score = Σ over the 128 units of activation × weight to {digit}, + bias. "
                   "The units that add most (orange) or take away most (blue):", MUTED)
         p.setFont(self.mono)
         self.row(p, 0, self.TOP, self.HEAD, MUTED)
@@ -127,6 +129,9 @@ class DenseVotes(_Painted):
         p.setFont(self.font())
         self.text(p, QRectF(self.LEFT, y + 3 * self.row_h + 6, self.width() - 2 * self.LEFT, self.row_h),
                   "Softmax then turns every digit's score into a probability (click softmax above).", MUTED)
+        if not is_digit:
+            self.text(p, QRectF(self.LEFT, y + 4 * self.row_h + 6, self.width() - 2 * self.LEFT, 2 * self.row_h),
+                      f"{NOT_A_DIGIT}, but the network must pick one of ten: {digit} is only its best guess.", TEXT)
 
     def paint_numbers(self, p: QPainter) -> None:
         d = self.data
@@ -158,6 +163,9 @@ class SoftmaxTable(_Painted):
     HEAD = f"{'digit':^7}{'score':>10}{'score − top':>14}{'e^(score − top)':>17}{'probability':>13}"  # 61 characters
     TOP = 50.0
 
+    def static_key(self) -> tuple:
+        return (self.data["digit"], self.data.get("is_digit", True))
+
     def bars(self) -> tuple[float, float]:
         x = self.LEFT + 63 * self.char_w
         return x, min(400.0, max(60.0, self.width() - x - 20))
@@ -175,19 +183,24 @@ class SoftmaxTable(_Painted):
         self.text(p, QRectF(self.LEFT, self.TOP + 12 * self.row_h + 6, self.width() - 2 * self.LEFT, 2 * self.row_h),
                   "Each probability is its e^(score − top) divided by their sum. Taking the top score away first "
                   "keeps e^ from overflowing; it cancels out in the division.", MUTED)
+        if not self.data.get("is_digit", True):
+            self.text(p, QRectF(self.LEFT, self.TOP + 14 * self.row_h + 6, self.width() - 2 * self.LEFT, 2 * self.row_h),
+                      f"{NOT_A_DIGIT}, yet the probabilities still add up to 100%: softmax shares it among the ten "
+                      f"digits whatever is drawn, and {self.data['digit']} gets the most.", TEXT)
 
     def paint_numbers(self, p: QPainter) -> None:
         d = self.data
         sm = explain.softmax(d["dense"], d["weights"])
         probs = sm.probabilities
         top = int(np.argmax(probs))
+        marked = top if d.get("is_digit", True) else -1  # no digit: the best guess is not picked out
         bar_x, bar_w = self.bars()
         y = self.TOP + self.row_h
         for k in range(10):
             shift = number(float(sm.logits[k] - sm.logits[top]), "+.3f")
             self.row(p, 0, y, f"{k:^7}{sm.logits[k]:>+10.3f}{shift:>14}{sm.exps[k]:>17.3g}{100 * probs[k]:>12.1f}%",
-                     TOP_BAR if k == top else TEXT)
-            p.fillRect(QRectF(bar_x, y + 4, max(1.0, bar_w * probs[k]), self.row_h - 8), TOP_BAR if k == top else BAR)
+                     TOP_BAR if k == marked else TEXT)
+            p.fillRect(QRectF(bar_x, y + 4, max(1.0, bar_w * probs[k]), self.row_h - 8), TOP_BAR if k == marked else BAR)
             y += self.row_h
         self.row(p, 0, y + 4, f"Σ e^(score − top) = {sm.exps.sum():.4f}", MUTED)
 

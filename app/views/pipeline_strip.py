@@ -68,6 +68,7 @@ class PipelineStrip(QWidget):
         self.notes: dict[str, str] = dict.fromkeys(KEYS, "")
         self.grids: dict[str, tuple[int, int, int]] = {}  # stage → (tile h, tile w, channels) of its mosaic
         self.probabilities: np.ndarray | None = None
+        self.is_digit = True  # False: the verdict says the drawing is no digit (grey softmax bars)
         self.selected = "conv1"
         self.channels: dict[str, int | None] = {"conv1": None, "conv2": None, "pool": None}
         self.hover: tuple[str, int | None] | None = None
@@ -94,8 +95,10 @@ class PipelineStrip(QWidget):
     # ------------------------------------------------------------------ data
 
     def show_stages(self, tensor: np.ndarray | None, activations: dict[str, np.ndarray], prepared: dict | None,
-                    probabilities: np.ndarray | None, missing: str = "", empty: str = "") -> None:
-        """Show one reading. Stages without data say ``missing``; with no tensor at all, the input says ``empty``."""
+                    probabilities: np.ndarray | None, missing: str = "", empty: str = "", is_digit: bool = True) -> None:
+        """Show one reading. Stages without data say ``missing``; with no tensor at all, the input says ``empty``.
+        ``is_digit`` False (the verdict: no digit): the softmax bars are all grey, the best guess too."""
+        self.is_digit = is_digit
         prepared = prepared or {}
         images: dict[str, QImage | None] = dict.fromkeys(KEYS)
         notes = dict.fromkeys(KEYS, "")
@@ -321,13 +324,14 @@ class PipelineStrip(QWidget):
         if self._troughs[0] != key:  # made once per layout
             self._troughs = (key, [self._bar_rects(box, d) for d in range(10)])
         rects = self._troughs[1]
+        top_colour = TOP_BAR if self.is_digit else BAR  # no digit: the best guess is not picked out
         for d in range(10):
             trough = rects[d][1]
-            p.fillRect(QRectF(trough.x(), trough.y(), max(1.0, trough.width() * float(probs[d])), trough.height()), TOP_BAR if d == top else BAR)
+            p.fillRect(QRectF(trough.x(), trough.y(), max(1.0, trough.width() * float(probs[d])), trough.height()), top_colour if d == top else BAR)
         label, trough = rects[top]
         p.fillRect(label, PANEL)
         p.setFont(self.small_font)
-        p.setPen(TOP_BAR)
+        p.setPen(TOP_BAR if self.is_digit else TEXT)
         p.drawText(label, Qt.AlignmentFlag.AlignCenter, str(top))
         p.drawText(QRectF(trough.right(), label.y(), box.right() - trough.right(), label.height()),
                    Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, f"{100 * float(probs[top]):.0f}%")

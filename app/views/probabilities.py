@@ -1,4 +1,8 @@
-"""The network's answer: a large predicted digit with its confidence, and ten bars."""
+"""The network's answer: a large predicted digit with its confidence, and ten bars.
+
+When the verdict says the drawing is no digit at all, the big digit gives way to
+"That doesn't look like a digit", every bar turns grey and the network's best guess
+stays, small, in the caption."""
 
 from __future__ import annotations
 
@@ -8,12 +12,16 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QBrush, QFont, QPainter
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from ..verdict_text import NOT_A_DIGIT, best_guess, looks_like_digit
 from .text_line import TextLine
 
 BAR = pg.mkBrush("#9aa7b8")
 TOP = pg.mkBrush("#2f7de1")
 OTHER = pg.mkBrush("#f0a030")  # the model compared with (Model → Compare with model…)
 OTHER_TOP = pg.mkBrush("#d9730d")
+MUTED = pg.mkBrush("#d3d7dc")  # every bar, the top one too, when the drawing is no digit
+DIGIT_COLOUR = "#1f2a37"
+MESSAGE_COLOUR = "#56606d"  # "That doesn't look like a digit": calm, not an alarm
 
 
 class Bars(pg.GraphicsObject):
@@ -31,11 +39,13 @@ class Bars(pg.GraphicsObject):
         self.bar_width, self.offset = width, offset  # not ``width``: a QGraphicsObject property
         self.heights = np.zeros(10)
         self.top = -1  # the highlighted bar (-1: none)
+        self.muted = False  # all bars in MUTED grey
 
-    def set_heights(self, heights: np.ndarray, top: int = -1) -> None:
-        """New heights (ten values), ``top`` drawn in the top colour."""
+    def set_heights(self, heights: np.ndarray, top: int = -1, muted: bool = False) -> None:
+        """New heights (ten values), ``top`` drawn in the top colour; ``muted``: all of them grey."""
         self.heights = np.clip(np.asarray(heights, dtype=np.float64), 0.0, 1.0)
         self.top = top
+        self.muted = muted
         self.update()
 
     def set_place(self, width: float, offset: float) -> None:
@@ -49,9 +59,10 @@ class Bars(pg.GraphicsObject):
 
     def paint(self, painter: QPainter, *args: object) -> None:
         left = self.offset - self.bar_width / 2
+        brush, top_brush = (MUTED, MUTED) if self.muted else (self.brush, self.top_brush)
         for i, h in enumerate(self.heights.tolist()):
             if h > 0.0:
-                painter.fillRect(QRectF(i + left, 0.0, self.bar_width, h), self.top_brush if i == self.top else self.brush)
+                painter.fillRect(QRectF(i + left, 0.0, self.bar_width, h), top_brush if i == self.top else brush)
 
 
 class ProbabilityView(QWidget):
@@ -60,7 +71,10 @@ class ProbabilityView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         # text that changes with the readings: a new value repaints its line, never the layout
-        self.digit_label = TextLine("–", 64, "#1f2a37", QFont.Weight.DemiBold)
+        self.digit_label = TextLine("–", 64, DIGIT_COLOUR, QFont.Weight.DemiBold)
+        self.message_font = QFont(self.digit_label.font())  # the not-a-digit line, in the digit's box
+        self.message_font.setPixelSize(26)
+        self.message_font.setWeight(QFont.Weight.Medium)
         self.caption = TextLine("Draw a digit", 15, "#56606d")
         self.plot = pg.PlotWidget(background="w")
         self.plot.setMenuEnabled(False)
@@ -86,27 +100,33 @@ class ProbabilityView(QWidget):
         layout.addWidget(self.plot, 1)
         self.probabilities: np.ndarray | None = None
         self.other_probabilities: np.ndarray | None = None
+        self.is_digit = True  # False while a reading judged no digit is shown
 
-    def show_probabilities(self, probs: np.ndarray, other: np.ndarray | None = None, other_name: str = "") -> None:
-        """Show a prediction; with ``other``, a second model's probabilities beside it (orange)."""
+    def show_probabilities(
+        self, probs: np.ndarray, other: np.ndarray | None = None, other_name: str = "", is_digit: bool | None = True
+    ) -> None:
+        """Show a prediction; with ``other``, a second model's probabilities beside it (orange).
+        ``is_digit`` is the verdict (``Prediction.is_digit``): False shows the drawing as no
+        digit (grey bars, the best guess small); None (no verdict) and True as a digit."""
         probs = np.asarray(probs, dtype=np.float64)
         top = int(np.argmax(probs))
-        caption = f"{100 * probs[top]:.1f}% sure"
+        digit = looks_like_digit(is_digit)
+        caption = f"{100 * probs[top]:.1f}% sure" if digit else best_guess(top, probs[top])
         if other is None:
             if self.other_bars.isVisible():
                 self.bars.set_place(0.7, 0.0)
                 self.other_bars.setVisible(False)
-            self.bars.set_heights(probs, top)
+            self.bars.set_heights(probs, top, not digit)
         else:
             other = np.asarray(other, dtype=np.float64)
             other_top = int(np.argmax(other))
             if not self.other_bars.isVisible():
                 self.bars.set_place(0.38, -0.2)
                 self.other_bars.setVisible(True)
-            self.bars.set_heights(probs, top)
+            self.bars.set_heights(probs, top, not digit)
             self.other_bars.set_heights(other, other_top)
             caption += f" · {other_name or 'other model'}: {other_top} ({100 * other[other_top]:.1f}%)"
-        self.digit_label.setText(str(top))
+        self._show_answer(str(top) if digit else NOT_A_DIGIT, digit)
         self.caption.setText(caption)
         self.probabilities = probs
         self.other_probabilities = other
@@ -116,6 +136,13 @@ class ProbabilityView(QWidget):
         self.bars.set_heights(np.zeros(10))
         self.other_bars.set_heights(np.zeros(10))
         self.other_probabilities = None
-        self.digit_label.setText("–")
+        self._show_answer("–", True)
         self.caption.setText(message)
         self.probabilities = None
+
+    def _show_answer(self, text: str, digit: bool) -> None:
+        """The big line: a digit (or "–") large, or the not-a-digit words smaller, in one box."""
+        if digit != self.is_digit:
+            self.is_digit = digit
+            self.digit_label.set_look(None if digit else self.message_font, None if digit else MESSAGE_COLOUR)
+        self.digit_label.setText(text)

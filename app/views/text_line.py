@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 
@@ -33,6 +33,9 @@ class TextLine(QWidget):
         font.setWeight(weight)
         self.setFont(font)
         self.colour = QColor(colour) if colour is not None else None  # None: the palette's, when painted
+        self._made_colour = self.colour
+        self.paint_font: QFont | None = None  # set_look's font (None: the widget's own)
+        self._paint_metrics: QFontMetrics | None = None
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # it fills its box: nothing behind repaints
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.setFixedHeight(self.fontMetrics().height() + 4)
@@ -48,8 +51,23 @@ class TextLine(QWidget):
             self._update_tip()
             self.update()
 
+    def set_look(self, font: QFont | None = None, colour: QColor | str | None = None) -> None:
+        """Paint in ``font`` and ``colour`` (None: the ones it was made with) from now on.
+
+        The box keeps its height and the widget its own font: no layout pass, only a repaint.
+        A font larger than the one it was made with would be cut."""
+        colour = QColor(colour) if colour is not None else self._made_colour
+        if font != self.paint_font or colour != self.colour:
+            self.paint_font, self.colour = font, colour
+            self._paint_metrics = QFontMetrics(font) if font is not None else None
+            self._update_tip()
+            self.update()
+
+    def _metrics(self) -> QFontMetrics:
+        return self._paint_metrics if self._paint_metrics is not None else self.fontMetrics()
+
     def _update_tip(self) -> None:
-        tip = self._text if self.fontMetrics().horizontalAdvance(self._text) > self.width() - 4 else ""
+        tip = self._text if self._metrics().horizontalAdvance(self._text) > self.width() - 4 else ""
         if tip != self.toolTip():
             self.setToolTip(tip)
 
@@ -58,13 +76,15 @@ class TextLine(QWidget):
         super().resizeEvent(event)
 
     def sizeHint(self) -> QSize:  # noqa: N802
-        return QSize(self.fontMetrics().horizontalAdvance(self._text) + 8, self.height())
+        return QSize(self._metrics().horizontalAdvance(self._text) + 8, self.height())
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         painter = QPainter(self)
+        if self.paint_font is not None:
+            painter.setFont(self.paint_font)
         painter.fillRect(self.rect(), self.palette().window())
         painter.setPen(self.colour if self.colour is not None else self.palette().windowText().color())
         rect = self.rect().adjusted(2, 0, -2, 0)
-        text = self.fontMetrics().elidedText(self._text, Qt.TextElideMode.ElideRight, rect.width())
+        text = self._metrics().elidedText(self._text, Qt.TextElideMode.ElideRight, rect.width())
         painter.drawText(rect, int(self.alignment | Qt.AlignmentFlag.AlignVCenter), text)
         painter.end()
