@@ -14,6 +14,13 @@ layers only (the Dense and the NumPy networks) is read the same way, layer by
 layer. Any other architecture returns None and the caller loads the file with
 Keras. Arrays are read only once their shapes are known to fit, and every
 array read must be finite.
+
+The layout read is Keras 3's: each layer's arrays in ``layers/<layer>/vars/0, 1``
+(``tests/test_weight_format.py`` saves a CNN with the installed Keras and reads it
+back with TensorFlow blocked). A file that looks like the CNN (its layers carry the
+CNN's names) but is not read here, because its config or its weights' layout is
+not the one this version knows, goes to Keras: :func:`cnn_unread_reason` says why,
+and the loader says so on stderr.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from .architecture import LAYER_NAMES
 from .modelfile import (
     CONFIG_NAME,
     MAX_H5_OBJECTS,
@@ -237,34 +245,66 @@ def _model_layers(config: dict[str, Any]) -> list[dict[str, Any]] | None:
 
 def is_cnn_config(config: dict[str, Any]) -> bool:
     """True when a Keras model config is the Digitscope CNN (layer kinds and settings)."""
+    return cnn_config_difference(config) is None
+
+
+def looks_like_cnn(config: dict[str, Any]) -> bool:
+    """True when a model config's layers carry the CNN's names (:data:`.architecture.LAYER_NAMES`),
+    whatever their settings: a file that means to be the CNN."""
+    layers = config.get("config", {}).get("layers")
+    if not isinstance(layers, list):
+        return False
+    names = [_layer_name(layer) for layer in layers if layer.get("class_name") != "InputLayer"]
+    return names == list(LAYER_NAMES)
+
+
+def _layer_name(layer: dict[str, Any]) -> str:
+    name = (layer.get("config") or {}).get("name", layer.get("name"))
+    return name if isinstance(name, str) else "?"
+
+
+def cnn_config_difference(config: dict[str, Any]) -> str | None:
+    """How a Keras model config differs from the Digitscope CNN's, in a few words (the first
+    difference), or None when it is the CNN."""
     layers = _model_layers(config)
     if layers is None:
-        return False
+        return f"its model is {_short(config.get('class_name'))}, not a Functional or Sequential model"
     if layers and layers[0].get("class_name") != "InputLayer":
         layers = [{"class_name": "InputLayer", "config": {}}] + layers
     if len(layers) != len(_EXPECTED):
-        return False
+        return f"it has {len(layers)} layers, the CNN {len(_EXPECTED)}"
     for layer, (kind, checks) in zip(layers, _EXPECTED):
         cfg = layer.get("config") or {}
         if layer.get("class_name") != kind:
-            return False
+            return f"layer {_layer_name(layer)} is {_short(layer.get('class_name'))}, the CNN's is {kind}"
         for key, want in checks.items():
             got = cfg.get(key)
             if isinstance(want, list):
                 got = list(got) if isinstance(got, (list, tuple)) else got
             if got != want:
-                return False
-    return True
+                return f"layer {_layer_name(layer)} has {key} {_short(got)}, the CNN's {_short(want)}"
+    return None
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """A config value for a one-line message: JSON, cut at ``limit`` characters."""
+    try:
+        text = json.dumps(value, sort_keys=True)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def cnn_weights(archive: ModelArchive) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
-    """``{"conv1": (kernel, bias), ...}`` when the file is the CNN, else None.
+    """``{"conv1": (kernel, bias), ...}`` when the file is the CNN, else None; None too when its
+    config is the CNN's but its weights are laid out otherwise than Keras 3 writes them
+    (:func:`cnn_unread_reason` says so: the caller lets Keras read it).
 
     Raises :class:`ModelFileError` when its config is the CNN but its weights do not fit it.
     """
-    if not is_cnn_config(archive.config):
+    if not is_cnn_config(archive.config) or _elsewhere(archive) is not None:
         return None
-    want = {layer: {"0": kernel, "1": kernel[-1:]} for layer, kernel in KERNEL_SHAPES.items()}
+    want = _cnn_arrays()
     groups = archive.groups()
     found = {layer: next((g for g, arrays in groups.items() if arrays == w), None) for layer, w in want.items()}
     if None in found.values() or len(groups) != len(want):
@@ -273,6 +313,38 @@ def cnn_weights(archive: ModelArchive) -> dict[str, tuple[np.ndarray, np.ndarray
         )
     arrays = archive.read([f"layers/{group}/vars/{i}" for group in found.values() for i in "01"])
     return {layer: (arrays[2 * i], arrays[2 * i + 1]) for i, layer in enumerate(found)}
+
+
+def _cnn_arrays() -> dict[str, dict[str, Shape]]:
+    """The arrays of each of the CNN's weighted layers, as :meth:`ModelArchive.groups` lists them."""
+    return {layer: {"0": kernel, "1": kernel[-1:]} for layer, kernel in KERNEL_SHAPES.items()}
+
+
+def _elsewhere(archive: ModelArchive) -> str | None:
+    """Where the CNN's first kernel is when none of its kernels is in a ``layers/<layer>/vars/``
+    group but all are somewhere in the weights file (another Keras's layout, e.g. Keras 2.13's
+    ``_layer_checkpoint_dependencies/``); else None."""
+    kernels = set(KERNEL_SHAPES.values())
+    if any(arrays.get("0") in kernels for arrays in archive.groups().values()):
+        return None
+    where: dict[Shape, str] = {}
+    for name, shape in sorted(archive.shapes.items()):
+        where.setdefault(shape, name)
+    return where[KERNEL_SHAPES["conv1"]] if kernels <= where.keys() else None
+
+
+def cnn_unread_reason(archive: ModelArchive) -> str | None:
+    """Why a file that looks like the CNN (:func:`looks_like_cnn`) is not read in NumPy by
+    :func:`cnn_weights`, in a few words; None when it does not look like the CNN or is read."""
+    if not looks_like_cnn(archive.config):
+        return None
+    difference = cnn_config_difference(archive.config)
+    if difference is not None:
+        return f"its {CONFIG_NAME} is not the CNN's as this version knows it ({difference})"
+    where = _elsewhere(archive)
+    if where is not None:
+        return f"its weights are not laid out as this version reads them ({where}, not layers/<layer>/vars/)"
+    return None
 
 
 def _cnn_mismatch(groups: dict[str, dict[str, Shape]], want: dict[str, dict[str, Shape]]) -> str:

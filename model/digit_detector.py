@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .inference import im2col3, max_pool2
+from .inference import conv3_relu, max_pool2
 
 #: Filters of the three conv layers and units of the hidden dense layer.
 WIDTHS = (32, 64, 64, 128)
@@ -93,9 +93,7 @@ def detector_logits(dw: DetectorWeights, images: np.ndarray, batch_size: int = 5
         a = images[start : start + batch_size, :, :, None]
         n = len(a)
         for i, (k, b) in enumerate(dw.convs):
-            side = a.shape[1] - 2
-            col = im2col3(a, np.empty((n, side, side, 9 * a.shape[3]), np.float32))
-            a = np.maximum(col.reshape(-1, col.shape[-1]) @ k.reshape(-1, k.shape[3]) + b, 0.0).reshape(n, side, side, -1)
+            a = conv3_relu(a, k.reshape(-1, k.shape[3]), b)
             if i < 2:
                 a = max_pool2(a)
         h = a.reshape(n, -1)
