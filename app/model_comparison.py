@@ -20,7 +20,9 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QDialog, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-COLOURS = ("#2f7de1", "#e5812f", "#2e9e57", "#c0392b", "#8e44ad", "#7f8c8d", "#d4a017", "#16a2b8")
+from . import theme
+
+COLOURS = theme.SERIES
 COLUMNS = ("Model", "Network", "MNIST test", "My drawings", "Training time", "Parameters", "Epochs", "Train − validation")
 
 
@@ -92,12 +94,12 @@ class ModelComparisonDialog(QDialog):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setVisible(False)
-        self.plot = pg.PlotWidget(background="w")
-        self.plot.setTitle("Accuracy per epoch: training (solid) and validation (dashed)", color="#333")
+        self.plot = pg.PlotWidget(background=theme.PAPER)
+        self.plot.setTitle("Accuracy per epoch: training (solid) and validation (dashed)", color=theme.PLOT_TEXT)
         self.plot.setLabel("bottom", "epoch")
         self.plot.setLabel("left", "accuracy")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.plot.addLegend(offset=(-10, -10), labelTextColor="#333", brush=pg.mkBrush(255, 255, 255, 220))
+        self.plot.addLegend(offset=(-10, -10), labelTextColor=theme.PLOT_TEXT, brush=pg.mkBrush(*theme.rgb(theme.PAPER), 220))
         self.plot.setMinimumHeight(260)
         note = QLabel(
             "MNIST test: 10,000 images, from each model's training record. My drawings: the held-out share of "
@@ -105,7 +107,7 @@ class ModelComparisonDialog(QDialog):
             "training curve, the network is learning its training images by heart (overfitting)."
         )
         note.setWordWrap(True)
-        note.setStyleSheet("color: #56606d;")
+        note.setStyleSheet(theme.CAPTION_STYLE)
         layout = QVBoxLayout(self)
         layout.addWidget(self.status)
         layout.addWidget(self.table)
@@ -149,7 +151,7 @@ class ModelComparisonDialog(QDialog):
             self.table.setItem(r, 0, name)
             if isinstance(s, str):
                 error = QTableWidgetItem(s)
-                error.setForeground(QColor("#b3261e"))
+                error.setForeground(QColor(theme.ERROR))
                 self.table.setItem(r, 1, error)
                 self.table.setSpan(r, 1, 1, len(COLUMNS) - 1)
                 continue

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 
 from ..model.drawing import Drawing, DrawingError, load_drawing
 from ..model.my_drawings import DIGITS, DrawingStore
+from . import theme
 
 THUMB = 64
 EMPTY_TEXT = "No drawings yet: draw a digit and press its key (0–9) to add it."
@@ -48,14 +49,14 @@ ALL = 10  # the filter id for "all digits" (QButtonGroup ids must not be negativ
 def drawing_thumbnail(drawing: Drawing, side: int = THUMB) -> QPixmap:
     """The strokes, black on white, with the canvas scaled to fit ``side`` pixels."""
     pixmap = QPixmap(side, side)
-    pixmap.fill(QColor("#ffffff"))
+    pixmap.fill(QColor(theme.PAPER))
     k = (side - 2) / max(drawing.width, drawing.height)
     dx, dy = (side - drawing.width * k) / 2, (side - drawing.height * k) / 2
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setPen(QPen(QColor("#c9ced6"), 1))
+    painter.setPen(QPen(QColor(theme.FRAME), 1))
     painter.drawRect(0, 0, side - 1, side - 1)
-    painter.setPen(QPen(QColor("#000000"), max(1.0, drawing.pen_width * k), Qt.PenStyle.SolidLine,
+    painter.setPen(QPen(QColor(theme.INK), max(1.0, drawing.pen_width * k), Qt.PenStyle.SolidLine,
                         Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin))
     for stroke in (s for s in drawing.strokes if s):
         path = QPainterPath(QPointF(stroke[0][0] * k + dx, stroke[0][1] * k + dy))
@@ -69,9 +70,9 @@ def drawing_thumbnail(drawing: Drawing, side: int = THUMB) -> QPixmap:
 def unreadable_thumbnail(side: int = THUMB) -> QPixmap:
     """A grey placeholder marked "unreadable"."""
     pixmap = QPixmap(side, side)
-    pixmap.fill(QColor("#eceef1"))
+    pixmap.fill(QColor(theme.PLACEHOLDER))
     painter = QPainter(pixmap)
-    painter.setPen(QPen(QColor("#b3261e"), 1))
+    painter.setPen(QPen(QColor(theme.ERROR), 1))
     painter.drawRect(0, 0, side - 1, side - 1)
     font = painter.font()
     font.setPixelSize(max(8, side // 6))
@@ -105,15 +106,15 @@ class MyDrawingsDialog(QDialog):
         self.filter_group.button(ALL).setChecked(True)
         self.filter_group.idToggled.connect(lambda _id, on: on and self.refresh())
         self.total_label = QLabel()
-        self.total_label.setStyleSheet("color: #56606d;")
+        self.total_label.setStyleSheet(theme.CAPTION_STYLE)
         self.empty_label = QLabel(EMPTY_TEXT, alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
-        self.empty_label.setStyleSheet("color: #56606d; font-size: 14px; padding: 24px;")
+        self.empty_label.setStyleSheet(f"{theme.CAPTION_STYLE} font-size: 14px; padding: 24px;")
         self.list = QListWidget(viewMode=QListView.ViewMode.IconMode, iconSize=QSize(THUMB, THUMB))
         self.list.setResizeMode(QListView.ResizeMode.Adjust)
         self.list.setMovement(QListView.Movement.Static)
         self.list.setGridSize(QSize(THUMB + 40, THUMB + 36))
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.list.setStyleSheet("QListWidget { background: #ffffff; border: 1px solid #c9ced6; }")
+        self.list.setStyleSheet(f"QListWidget {{ background: {theme.PAPER}; border: 1px solid {theme.FRAME}; }}")
         self.list.itemSelectionChanged.connect(self._update_buttons)
         self.target = QComboBox()
         self.target.addItems([str(d) for d in DIGITS])
@@ -123,7 +124,7 @@ class MyDrawingsDialog(QDialog):
         self.delete_button.setToolTip("Delete the selected drawings (Delete key)")
         self.delete_button.clicked.connect(self.delete_selected)
         self.status = QLabel()
-        self.status.setStyleSheet("color: #56606d;")
+        self.status.setStyleSheet(theme.CAPTION_STYLE)
         close = QPushButton("Close")
         close.clicked.connect(self.accept)
         actions = QHBoxLayout()

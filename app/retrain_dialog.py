@@ -2,17 +2,18 @@
 
 The run itself is a separate ``digitscope train`` process (see
 :mod:`.training_process`); this dialog only builds its arguments and shows its
-JSON progress. The new model is written to ``models/candidates/`` in the
-user's data folder; Keep moves it (an atomic rename) to ``models/`` and hands
-it to the main window; Discard, Cancel or a failure delete it, with any
+JSON progress. What each network can do (fine-tuning, augmentation, its
+rate and batch) comes from :data:`model.architecture.ARCHITECTURES`; the
+arguments are those of a :class:`model.train_run.TrainRequest`. The new model
+is written to ``models/candidates/`` in the user's data folder; Keep moves it
+with its metadata to ``models/`` (:func:`model.modelfile.promote_model`) and
+hands it to the main window; Discard, Cancel or a failure delete it, with any
 temporary file a killed run left (stale ones of earlier runs go when a run
 starts). The model in use is never touched.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -45,17 +46,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..model.architecture import ARCHITECTURES, DEFAULT_ARCHITECTURE, ArchitectureSpec
 from ..model.my_drawings import DrawingStore
-from ..model.train_run import DEFAULT_RATES, remove_stale_output_temps
+from ..model.train_run import TrainRequest
+from . import theme
 from .mosaic import nice_ceiling
 from .training_process import TrainingRun
-
-FINE_TUNE_RATE = 3e-4  # from scratch: each network's own rate (DEFAULT_RATES)
-NETWORKS = (
-    ("cnn", "CNN (the app's network)"),
-    ("dense", "Dense network (Keras)"),
-    ("numpy", "NumPy network (from scratch)"),
-)
 
 
 def mnist_state(path: str | None) -> tuple[Path | None, str]:
@@ -125,12 +121,18 @@ class RetrainDialog(QDialog):
     def _settings_panel(self) -> QWidget:
         box = QGroupBox("Data and settings")
         form = QFormLayout(box)
-        self.network = QComboBox()
-        from ..model.architecture import ARCHITECTURES
+        self._data_rows(form)
+        self._training_rows(form)
+        self._button_rows(form)
+        self.network.currentIndexChanged.connect(lambda _: self._network_changed())
+        return box
 
-        for key, text in NETWORKS:
-            self.network.addItem(text, key)
-            self.network.setItemData(self.network.count() - 1, ARCHITECTURES[key][1], Qt.ItemDataRole.ToolTipRole)
+    def _data_rows(self, form: QFormLayout) -> None:
+        """The network to train and what to train it on."""
+        self.network = QComboBox()
+        for spec in ARCHITECTURES.values():
+            self.network.addItem(spec.choice, spec.key)
+            self.network.setItemData(self.network.count() - 1, spec.description, Qt.ItemDataRole.ToolTipRole)
         self.network.setToolTip("Which network to train: the CNN, or one of the simpler networks to compare it with")
         form.addRow("Network", self.network)
         self.mnist_label = QLabel()
@@ -148,12 +150,16 @@ class RetrainDialog(QDialog):
         self.drawings_weight.setSuffix(" × an MNIST image")
         form.addRow("My drawings", self.use_drawings)
         form.addRow("  each weighs", self.drawings_weight)
+
+    def _training_rows(self, form: QFormLayout) -> None:
+        """Epochs, batch, where to start from, the rate, augmentation, validation."""
+        default = ARCHITECTURES[DEFAULT_ARCHITECTURE]
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 200)
         self.epochs.setValue(12)
         self.batch = QSpinBox()
         self.batch.setRange(8, 4096)
-        self.batch.setValue(DEFAULT_RATES["cnn"][1])
+        self.batch.setValue(default.batch_size)
         form.addRow("Epochs", self.epochs)
         form.addRow("Batch size", self.batch)
         self.fine_tune = QRadioButton("Fine-tune the current model")
@@ -176,11 +182,11 @@ class RetrainDialog(QDialog):
         self.rate.setDecimals(5)
         self.rate.setRange(1e-5, 5.0)
         self.rate.setSingleStep(1e-4)
-        self.rate.setValue(FINE_TUNE_RATE if self.fine_tune.isChecked() else DEFAULT_RATES["cnn"][0])
+        self.rate.setValue(default.fine_tune_rate if self.fine_tune.isChecked() else default.learning_rate)
         self.layers.setEnabled(self.fine_tune.isChecked())
         form.addRow("Learning rate", self.rate)
         self.augment = QCheckBox("MNIST made to look drawn")
-        self.augment.setToolTip("Random shifts, tilts, stroke weights and slashed zeros / flagged ones")
+        self.augment.setToolTip(AUGMENT_TIP)
         self.augment.setChecked(True)
         form.addRow("Augmentation", self.augment)
         self.validation = QDoubleSpinBox()
@@ -188,6 +194,8 @@ class RetrainDialog(QDialog):
         self.validation.setSingleStep(0.05)
         self.validation.setValue(0.1)
         form.addRow("Validation split", self.validation)
+
+    def _button_rows(self, form: QFormLayout) -> None:
         buttons = QHBoxLayout()
         self.train_button = QPushButton("Train")
         self.train_button.setDefault(True)
@@ -201,39 +209,41 @@ class RetrainDialog(QDialog):
         self.compare_button.setToolTip("Every model you kept, the bundled one and a new one side by side: accuracy, time, size, curves")
         self.compare_button.clicked.connect(self.compare_models)
         form.addRow(self.compare_button)
-        self.network.currentIndexChanged.connect(lambda _: self._network_changed())
-        return box
 
     def architecture(self) -> str:
         """The chosen network: "cnn", "dense" or "numpy"."""
         return self.network.currentData()
+
+    def spec(self) -> ArchitectureSpec:
+        """What the chosen network is and can do."""
+        return ARCHITECTURES[self.architecture()]
 
     def set_architecture(self, key: str) -> None:
         self.network.setCurrentIndex(max(0, self.network.findData(key)))
 
     def _network_changed(self) -> None:
         """Fit the other settings to the chosen network: what it can fine-tune, its optimiser's step."""
-        arch = self.architecture()
-        can_fine_tune = self.current_model is not None and arch != "numpy" and arch == self.current_architecture
+        spec = self.spec()
+        can_fine_tune = self.current_model is not None and spec.can_fine_tune and spec.key == self.current_architecture
         self.fine_tune.setEnabled(can_fine_tune)
-        self.fine_tune.setToolTip("" if can_fine_tune else "Only a model of the same network can be fine-tuned; the NumPy network always starts afresh")
+        self.fine_tune.setToolTip("" if can_fine_tune else FINE_TUNE_TIP)
         if not can_fine_tune:
             self.scratch.setChecked(True)
-        elif self.current_model is not None and arch == "cnn":
+        elif self.current_model is not None and spec.key == DEFAULT_ARCHITECTURE:
             self.fine_tune.setChecked(True)
-        numpy_net = arch == "numpy"
-        if numpy_net and self.augment.isEnabled():  # shown off, as it is; the person's choice comes back after
+        if not spec.can_augment and self.augment.isEnabled():  # shown off, as it is; the person's choice comes back after
             self._augment_choice = self.augment.isChecked()
             self.augment.setChecked(False)
-        elif not numpy_net and not self.augment.isEnabled():
+        elif spec.can_augment and not self.augment.isEnabled():
             self.augment.setChecked(getattr(self, "_augment_choice", True))
-        self.augment.setEnabled(not numpy_net)
-        self.augment.setToolTip("The NumPy network trains on MNIST as it is" if numpy_net else "Random shifts, tilts, stroke weights and slashed zeros / flagged ones")
-        self.batch.setValue(DEFAULT_RATES[arch][1])
-        self.rate.setDecimals(3 if numpy_net else 5)
-        self.rate.setSingleStep(0.05 if numpy_net else 1e-4)
+        self.augment.setEnabled(spec.can_augment)
+        self.augment.setToolTip(AUGMENT_TIP if spec.can_augment else f"The {spec.label} trains on MNIST as it is")
+        self.batch.setValue(spec.batch_size)
+        step = spec.learning_rate / 10
+        self.rate.setDecimals(_decimals(step) + 1)
+        self.rate.setSingleStep(step)
         self._start_changed(self.fine_tune.isChecked())
-        self.rate.setToolTip("The plain gradient-descent step" if numpy_net else "Adam's initial rate, cosine-decayed")
+        self.rate.setToolTip(spec.rate_meaning[:1].upper() + spec.rate_meaning[1:])
 
     def comparison_models(self) -> list[tuple[Path, str]]:
         """The models to compare: the bundled one, each kept model, and a new one not yet kept."""
@@ -273,42 +283,21 @@ class RetrainDialog(QDialog):
         self.loss_plot = self._plot("loss", legend_offset=(-10, 10))
         self.acc_plot = self._plot("accuracy", legend_offset=(-10, -30))  # below the curves, which sit near 1
         self.curves = {
-            "batch_loss": self.loss_plot.plot(pen=pg.mkPen("#9bbcf2", width=1), name="train (batches)"),
-            "loss": self.loss_plot.plot(pen=pg.mkPen("#2f7de1", width=2), symbol="o", symbolSize=7, symbolBrush="#2f7de1", symbolPen=None, name="train"),
-            "val_loss": self.loss_plot.plot(pen=pg.mkPen("#e5812f", width=2), symbol="s", symbolSize=7, symbolBrush="#e5812f", symbolPen=None, name="validation"),
-            "batch_accuracy": self.acc_plot.plot(pen=pg.mkPen("#9bbcf2", width=1), name="train (batches)"),
-            "accuracy": self.acc_plot.plot(pen=pg.mkPen("#2f7de1", width=2), symbol="o", symbolSize=7, symbolBrush="#2f7de1", symbolPen=None, name="train"),
-            "val_accuracy": self.acc_plot.plot(pen=pg.mkPen("#e5812f", width=2), symbol="s", symbolSize=7, symbolBrush="#e5812f", symbolPen=None, name="validation"),
+            f"{prefix}{kind}": plot.plot(pen=pg.mkPen(colour, width=width), name=name, **marks)
+            for plot, kind in ((self.loss_plot, "loss"), (self.acc_plot, "accuracy"))
+            for prefix, colour, width, name, marks in CURVES
         }
         grid.addWidget(self.loss_plot, 3, 0)
         grid.addWidget(self.acc_plot, 3, 1)
-        self.results = QTableWidget(2, 2)
-        self.results.setHorizontalHeaderLabels(["MNIST test", "My drawings"])
-        self.results.setVerticalHeaderLabels(["Current", "New"])
-        self.results.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.results.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.results.setFixedHeight(2 * self.results.horizontalHeader().sizeHint().height() + 2 * 30 + 4)
-        self.results.verticalHeader().setDefaultSectionSize(30)
+        self.results = self._results_table()
         caption = QLabel("Accuracy, current vs new model")
-        caption.setStyleSheet("color: #56606d;")
+        caption.setStyleSheet(theme.CAPTION_STYLE)
         grid.addWidget(caption, 4, 0)
         confusion_caption = QLabel("New model on MNIST test (rows: true digit)")
-        confusion_caption.setStyleSheet("color: #56606d;")
+        confusion_caption.setStyleSheet(theme.CAPTION_STYLE)
         grid.addWidget(confusion_caption, 4, 1)
         grid.addWidget(self.results, 5, 0, Qt.AlignmentFlag.AlignTop)
-        self.confusion = QTableWidget(10, 10)
-        self.confusion.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.confusion.setHorizontalHeaderLabels([str(d) for d in range(10)])
-        self.confusion.setVerticalHeaderLabels([str(d) for d in range(10)])
-        self.confusion.horizontalHeader().setDefaultSectionSize(36)
-        self.confusion.verticalHeader().setDefaultSectionSize(19)
-        self.confusion.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.confusion.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.confusion.setFixedSize(
-            self.confusion.verticalHeader().sizeHint().width() + 10 * 36 + 4,
-            self.confusion.horizontalHeader().sizeHint().height() + 10 * 19 + 4,
-        )
-        self.confusion.setToolTip("New model on the MNIST test set: rows are the true digit, columns the prediction")
+        self.confusion = self._confusion_table()
         grid.addWidget(self.confusion, 5, 1, 2, 1)
         self.keep_button = QPushButton("Keep the new model")
         self.keep_button.clicked.connect(self.keep)
@@ -321,32 +310,60 @@ class RetrainDialog(QDialog):
         grid.setRowStretch(3, 1)
         return panel
 
+    @staticmethod
+    def _results_table() -> QTableWidget:
+        """Accuracy of the current and the new model, on MNIST test and my held-out drawings."""
+        table = QTableWidget(2, 2)
+        table.setHorizontalHeaderLabels(["MNIST test", "My drawings"])
+        table.setVerticalHeaderLabels(["Current", "New"])
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        table.setFixedHeight(2 * table.horizontalHeader().sizeHint().height() + 2 * 30 + 4)
+        table.verticalHeader().setDefaultSectionSize(30)
+        return table
+
+    @staticmethod
+    def _confusion_table() -> QTableWidget:
+        table = QTableWidget(10, 10)
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        table.setHorizontalHeaderLabels([str(d) for d in range(10)])
+        table.setVerticalHeaderLabels([str(d) for d in range(10)])
+        table.horizontalHeader().setDefaultSectionSize(36)
+        table.verticalHeader().setDefaultSectionSize(19)
+        table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        table.setFixedSize(
+            table.verticalHeader().sizeHint().width() + 10 * 36 + 4,
+            table.horizontalHeader().sizeHint().height() + 10 * 19 + 4,
+        )
+        table.setToolTip("New model on the MNIST test set: rows are the true digit, columns the prediction")
+        return table
+
     def _preset_axes(self) -> None:
         """Axis ranges wide enough for a run's usual values, set before it starts (and only
         changed when needed): redrawing an axis costs tens of ms on a CPU busy training."""
         fine = self.fine_tune.isChecked()
         wanted = {"loss": (0.0, 0.5 if fine else 2.5), "accuracy": (0.9 if fine else 0.0, 1.0), "epochs": (0.0, float(self.epochs.value()))}
+        self._y_ranges = {k: v for k, v in wanted.items() if k != "epochs"}
         if getattr(self, "_axes", None) == wanted:
-            self._y_ranges = {k: v for k, v in wanted.items() if k != "epochs"}
             return
         self._axes = wanted
-        self._y_ranges = {k: v for k, v in wanted.items() if k != "epochs"}
         self.loss_plot.setYRange(*wanted["loss"], padding=0.02)
         self.acc_plot.setYRange(*wanted["accuracy"], padding=0.02)
         for plot in (self.loss_plot, self.acc_plot):
             plot.setXRange(*wanted["epochs"], padding=0.02)
 
     def _start_changed(self, fine_tune: bool) -> None:
-        arch = self.architecture()
-        self.rate.setValue(FINE_TUNE_RATE if fine_tune and arch != "numpy" else DEFAULT_RATES[arch][0])
-        self.layers.setEnabled(fine_tune and arch == "cnn")
+        spec = self.spec()
+        self.rate.setValue(spec.fine_tune_rate if fine_tune and spec.can_fine_tune else spec.learning_rate)
+        self.layers.setEnabled(fine_tune and spec.has_conv_layers)
         if not self.busy():
             self._preset_axes()
 
     @staticmethod
     def _plot(name: str, legend_offset: tuple[int, int]) -> pg.PlotWidget:
-        plot = pg.PlotWidget(background="w")
-        plot.setTitle(name, color="#333")
+        plot = pg.PlotWidget(background=theme.PAPER)
+        plot.setTitle(name, color=theme.PLOT_TEXT)
         plot.setLabel("bottom", "epoch")
         plot.showGrid(x=True, y=True, alpha=0.2)
         plot.addLegend(offset=legend_offset)
@@ -363,7 +380,7 @@ class RetrainDialog(QDialog):
     def _refresh_data(self) -> None:
         self.mnist_path, text = mnist_state(self.settings.value("training/mnist", "", str))
         self.mnist_label.setText(text)
-        self.mnist_label.setStyleSheet("color: #1d7a35;" if self.mnist_path else "color: #b3261e;")
+        self.mnist_label.setStyleSheet(f"color: {theme.GOOD_TEXT if self.mnist_path else theme.ERROR};")
         n = sum(self.store.counts().values())
         self.use_drawings.setText(f"Include my drawings ({n})")
         self.use_drawings.setEnabled(n > 0)
@@ -383,23 +400,30 @@ class RetrainDialog(QDialog):
         self._refresh_data()
         return True
 
+    def request(self, output: Path) -> TrainRequest:
+        """The training run the current settings ask for, writing ``output``."""
+        spec = self.spec()
+        fine_tune = self.fine_tune.isChecked() and self.fine_tune.isEnabled() and self.current_model is not None
+        drawings = self.use_drawings.isChecked() and self.use_drawings.isEnabled()
+        return TrainRequest(
+            output=output,
+            architecture=spec.key,
+            epochs=self.epochs.value(),
+            batch_size=self.batch.value(),
+            validation_split=self.validation.value(),
+            learning_rate=self.rate.value(),
+            augment="drawn" if self.augment.isChecked() and self.augment.isEnabled() else "off",
+            mnist=str(self.mnist_path) if self.mnist_path is not None else None,
+            init_model=str(self.current_model) if fine_tune else None,
+            train_layers=self.layers.currentData() if fine_tune and spec.has_conv_layers else "all",
+            drawings=str(self.store.root) if drawings else None,
+            drawings_weight=self.drawings_weight.value() if drawings else TrainRequest.drawings_weight,
+            compare_model=str(self.current_model) if self.current_model is not None else None,
+        )
+
     def arguments(self, output: Path) -> list[str]:
         """The ``digitscope train`` arguments for the current settings."""
-        args = ["--architecture", self.architecture(), "--output", str(output), "--epochs", str(self.epochs.value())]
-        args += ["--batch-size", str(self.batch.value())]
-        args += ["--validation-split", f"{self.validation.value():g}", "--learning-rate", f"{self.rate.value():g}"]
-        args += ["--augment", "drawn" if self.augment.isChecked() and self.augment.isEnabled() else "off"]
-        if self.mnist_path is not None:
-            args += ["--mnist", str(self.mnist_path)]
-        if self.fine_tune.isChecked() and self.fine_tune.isEnabled() and self.current_model is not None:
-            args += ["--init-model", str(self.current_model)]
-            if self.architecture() == "cnn":
-                args += ["--train-layers", self.layers.currentData()]
-        if self.use_drawings.isChecked() and self.use_drawings.isEnabled():
-            args += ["--drawings", str(self.store.root), "--drawings-weight", f"{self.drawings_weight.value():g}"]
-        if self.current_model is not None:
-            args += ["--compare-model", str(self.current_model)]
-        return args
+        return self.request(output).to_argv()
 
     # ------------------------------------------------------------------ the run
 
@@ -407,18 +431,13 @@ class RetrainDialog(QDialog):
         if self.run is not None and self.run.running():
             return
         self._drop_candidate()
-        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        candidates = self.models_dir / "candidates"
-        try:
-            candidates.mkdir(parents=True, exist_ok=True)
+        from ..model.modelfile import new_candidate
+
+        try:  # also removes what runs killed while saving left (this app's or another's)
+            self.output = new_candidate(self.models_dir, self.spec().candidate_prefix)
         except OSError as exc:
             QMessageBox.warning(self, "Cannot train", f"The models folder cannot be created: {exc}")
             return
-        from ..model.files import remove_stale_temps
-
-        remove_stale_temps(candidates)  # left by runs killed while saving (this app's or another's)
-        prefix = {"cnn": "retrained"}.get(self.architecture(), self.architecture())
-        self.output = candidates / f"{prefix}-{stamp}.keras"
         self.settings.setValue("training/use_drawings", self.use_drawings.isChecked())
         self.settings.setValue("training/drawings_weight", self.drawings_weight.value())
         for key in self.history:
@@ -528,7 +547,8 @@ class RetrainDialog(QDialog):
                 item = QTableWidgetItem(str(int(confusion[r, c])))
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 share = confusion[r, c] / peak
-                colour = QColor(47, 125, 225, int(30 + 200 * share)) if r == c else QColor(229, 57, 53, int(min(230, 40 + 4000 * confusion[r, c] / max(1, confusion[r].sum()))))
+                colour = QColor(theme.BLUE if r == c else theme.RED)
+                colour.setAlpha(int(30 + 200 * share) if r == c else int(min(230, 40 + 4000 * confusion[r, c] / max(1, confusion[r].sum()))))
                 if confusion[r, c]:
                     item.setBackground(colour)
                 self.confusion.setItem(r, c, item)
@@ -554,14 +574,11 @@ class RetrainDialog(QDialog):
         """Move the new model into the models folder and hand it to the app."""
         if self.candidate is None:
             return None
-        from ..model.modelfile import metadata_path
+        from ..model.modelfile import promote_model
 
-        target = self.models_dir / self.candidate.name
         try:
-            os.replace(self.candidate, target)
-            if metadata_path(self.candidate).exists():
-                os.replace(metadata_path(self.candidate), metadata_path(target))
-        except OSError as exc:
+            target = promote_model(self.candidate, self.models_dir)
+        except (OSError, ValueError) as exc:  # ModelFileError: why, the candidate is left as it was
             QMessageBox.warning(self, "Could not keep the model", f"{exc}. The current model stays in use.")
             return None
         self.candidate = None
@@ -581,18 +598,15 @@ class RetrainDialog(QDialog):
         self.status.setText("Discarded. The current model stays in use.")
 
     def _drop_candidate(self, path: Path | None = None) -> None:
-        from ..model.modelfile import metadata_path
+        from ..model.modelfile import discard_model
 
         path = path or self.candidate
         self.candidate = None
         if path is not None:
-            for p in (path, metadata_path(path)):
-                try:
-                    p.unlink(missing_ok=True)
-                except OSError:
-                    pass
-            if not self.busy():  # its process is gone: no age needed to know its temporary files are stale
-                remove_stale_output_temps(path, min_age=0)
+            try:  # with its temporary files once its process is gone
+                discard_model(path, remove_temps=not self.busy())
+            except OSError:
+                pass
 
     def _set_state(self, state: str) -> None:
         self.state = state
@@ -629,6 +643,24 @@ class RetrainDialog(QDialog):
             else:
                 self.discard()
         super().closeEvent(event)
+
+
+#: The curves of each plot: (key prefix, colour, width, legend, markers).
+CURVES = (
+    ("batch_", theme.LIGHT_BLUE, 1, "train (batches)", {}),
+    ("", theme.BLUE, 2, "train", {"symbol": "o", "symbolSize": 7, "symbolBrush": theme.BLUE, "symbolPen": None}),
+    ("val_", theme.ORANGE, 2, "validation", {"symbol": "s", "symbolSize": 7, "symbolBrush": theme.ORANGE, "symbolPen": None}),
+)
+AUGMENT_TIP = "Random shifts, tilts, stroke weights and slashed zeros / flagged ones"
+FINE_TUNE_TIP = "Only a model of the same network can be fine-tuned; " + "; ".join(
+    f"the {spec.label} always starts afresh" for spec in ARCHITECTURES.values() if not spec.can_fine_tune
+)
+
+
+def _decimals(step: float) -> int:
+    """The decimals that show ``step`` (0.05: 2, 0.0001: 4)."""
+    text = f"{step:f}".rstrip("0")
+    return len(text.partition(".")[2])
 
 
 def _duration(seconds: float) -> str:

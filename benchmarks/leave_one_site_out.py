@@ -31,14 +31,14 @@ from digitscope.model.evaluation import evaluate_labels
 from digitscope.model.inference import load_predictor
 from digitscope.model.modelfile import bundled_model_path, read_metadata
 from digitscope.model.pen_data import PenDigits, load_pen_digits
-from digitscope.model.preprocess import drawing_to_tensor
+from digitscope.model.preprocess import drawings_to_tensors
 from digitscope.model.recipe import fine_tune_argv
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def tensors(data: PenDigits) -> np.ndarray:
-    return np.stack([drawing_to_tensor(d) for d in data.drawings])
+    return drawings_to_tensors(data.drawings)
 
 
 def train_fold(args: argparse.Namespace, site: str, model: Path) -> None:

@@ -100,7 +100,7 @@ def main() -> int:
     from digitscope.model.mnist import as_inputs, load_mnist
     from digitscope.model.modelfile import bundled_model_path
     from digitscope.model.my_drawings import DrawingStore
-    from digitscope.model.preprocess import drawing_to_tensor
+    from digitscope.model.preprocess import drawings_to_tensors
     from digitscope.model.train_run import TrainRequest, run_training
 
     started = time.perf_counter()
@@ -132,7 +132,7 @@ def main() -> int:
         train_idx = choose_training(labels, args.per_digit, args.seed, site)
         test_mask = np.ones(len(site_rows), bool)
         test_mask[train_idx] = False
-        test_x = np.stack([drawing_to_tensor(d) for d, keep in zip(drawings, test_mask) if keep])
+        test_x = drawings_to_tensors(d for d, keep in zip(drawings, test_mask) if keep)
         test_y = labels[test_mask]
         before, wrong_before = error_rate(bundled, test_x, test_y)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .. import __version__
+from .architecture import ARCHITECTURES, DEFAULT_ARCHITECTURE
 
 DRAWING_SUFFIXES = {".json"}
 
@@ -50,17 +51,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--mnist", metavar="PATH", help="mnist.npz (default: $DIGITSCOPE_MNIST, Keras's cache, download)")
     t.add_argument("--output", "-o", metavar="FILE", default="digitscope-cnn.keras", help="model file to write (default: %(default)s)")
     t.add_argument(
-        "--architecture", choices=("cnn", "dense", "numpy"), default="cnn",
-        help="cnn: the app's CNN (default); dense: the Keras Dense network Flatten→Dense(64, relu)→Dense(10); "
-        "numpy: a 784→64 sigmoid→10 network trained by plain backpropagation in NumPy (no augmentation)",
+        "--architecture", choices=tuple(ARCHITECTURES), default=DEFAULT_ARCHITECTURE,
+        help="; ".join(
+            f"{s.key}: {s.description}" + (" (default)" if s.key == DEFAULT_ARCHITECTURE else "")
+            + ("" if s.can_augment else " (no augmentation)")
+            for s in ARCHITECTURES.values()
+        ),
     )
     t.add_argument("--epochs", type=_int_between(1, 10_000), default=12, help="default: %(default)s")
-    t.add_argument("--batch-size", type=_int_between(1, 65_536), help="default: 128 (dense and numpy: 32)")
+    batch, other_batches = _by_architecture(lambda s: s.batch_size, str)
+    t.add_argument("--batch-size", type=_int_between(1, 65_536), help=f"default: {batch} ({'; '.join(other_batches)})")
     t.add_argument("--seed", type=_int_between(0, 2**32 - 1), default=0, help="random seed (default: %(default)s)")
-    t.add_argument(
-        "--learning-rate", type=_positive_float,
-        help="Adam's initial rate, cosine-decayed (default: 0.001); numpy: the SGD step (default: 0.5)",
-    )
+    rate, other_rates = _by_architecture(lambda s: (s.rate_meaning, s.learning_rate), lambda v: f"{v[0]} (default: {v[1]:g})")
+    t.add_argument("--learning-rate", type=_positive_float, help="; ".join([rate, *other_rates]))
     t.add_argument("--validation-split", type=_fraction, default=0.1, help="fraction held out for validation (default: %(default)s)")
     t.add_argument(
         "--augment", choices=("drawn", "mild", "off"), default="drawn",
@@ -72,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--train-layers", choices=("all", "dense"), default="all",
         help="all layers (default), or dense: keep the convolution filters (fine-tuning 2-3× faster)",
     )
-    t.add_argument("--limit", type=_positive_int, metavar="N", help="use only the first N training images (quick runs)")
+    t.add_argument("--limit", type=_int_between(1), metavar="N", help="use only the first N training images (quick runs)")
     t.add_argument("--progress", choices=("human", "json"), default="human", help="progress on stderr as text, or JSON lines on stdout")
     t.add_argument("--drawings", metavar="DIR", help="also train on my drawings: DIR/<digit>/*.json drawing files")
     t.add_argument("--drawings-weight", type=_non_negative_float, default=10.0, help="weight of each drawing vs one MNIST image (default: %(default)s)")
@@ -121,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--synth", type=_int_between(0, 1_000_000), default=0, metavar="N", help="also learn from N synthesised digits in regional variants (default: %(default)s)")
     v.add_argument("--flag-share", type=_fraction, default=0.005, help="share of held-out digits the threshold may flag (default: %(default)s)")
     v.add_argument("--seed", type=_int_between(0, 2**32 - 1), default=0, help="default: %(default)s")
-    v.add_argument("--limit", type=_positive_int, metavar="N", help="use only the first N MNIST training images (quick runs)")
+    v.add_argument("--limit", type=_int_between(1), metavar="N", help="use only the first N MNIST training images (quick runs)")
     v.add_argument("--json", action="store_true", help="print the verdict's figures as JSON")
 
     x = sub.add_parser("export", help="write the model for TensorFlow Serving (SavedModel)")
@@ -138,9 +141,20 @@ def build_parser() -> argparse.ArgumentParser:
         "localhost and IP addresses are answered by default, against DNS rebinding",
     )
     s.add_argument("--model", metavar="FILE", help="model file (default: the bundled model)")
-    s.add_argument("--max-bytes", type=_positive_int, default=1_000_000, help="largest request body accepted (default: %(default)s)")
+    s.add_argument("--max-bytes", type=_int_between(1), default=1_000_000, help="largest request body accepted (default: %(default)s)")
     s.add_argument("--verbose", action="store_true", help="log every request on stderr")
     return parser
+
+
+def _by_architecture(value_of: Callable[[Any], Any], text: Callable[[Any], str]) -> tuple[str, list[str]]:
+    """For a help text of a setting that depends on the network (from the table of
+    :data:`.architecture.ARCHITECTURES`): the default network's value, and each other value
+    with the networks that have it ("dense and numpy: 32")."""
+    groups: dict[Any, list[str]] = {}
+    for spec in ARCHITECTURES.values():
+        groups.setdefault(value_of(spec), []).append(spec.key)
+    first = value_of(ARCHITECTURES[DEFAULT_ARCHITECTURE])
+    return text(first), [f"{' and '.join(keys)}: {text(value)}" for value, keys in groups.items() if value != first]
 
 
 def _port(text: str) -> int:
@@ -164,13 +178,14 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _int_between(low: int, high: int) -> Callable[[str], int]:
-    """An argument type: an integer from ``low`` to ``high``."""
+def _int_between(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argument type: an integer from ``low`` to ``high`` (None: no upper bound)."""
 
     def parse(text: str) -> int:
         value = int(text) if text.strip().lstrip("+-").isdigit() and len(text) < 30 else None
-        if value is None or not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be an integer from {low:,} to {high:,}, got {text}")
+        if value is None or value < low or (high is not None and value > high):
+            bounds = f"from {low:,} to {high:,}" if high is not None else f"≥ {low:,}"
+            raise argparse.ArgumentTypeError(f"must be an integer {bounds}, got {text}")
         return value
 
     parse.__name__ = "integer"  # argparse names the type in its messages
@@ -189,13 +204,6 @@ def _names(text: str) -> list[str]:
     if not names:
         raise argparse.ArgumentTypeError("name at least one site")
     return names
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {value}")
-    return value
 
 
 def main(
@@ -428,36 +436,24 @@ def _stdin_stop_flag() -> Callable[[], bool]:
     return stop.is_set
 
 
+def train_request(args: argparse.Namespace, command: str = "") -> Any:
+    """The :class:`.train_run.TrainRequest` of parsed ``digitscope train`` arguments: each field
+    from the option of its name (:meth:`.train_run.TrainRequest.to_argv` is the way back)."""
+    from dataclasses import fields
+
+    from .train_run import NOT_OPTIONS, TrainRequest
+
+    values = {f.name: getattr(args, f.name) for f in fields(TrainRequest) if f.name not in NOT_OPTIONS}
+    return TrainRequest(**{**values, "output": Path(values["output"]), "command": command})
+
+
 def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .progress import HumanProgress, JsonProgress
-    from .train_run import TrainRequest, run_training
+    from .train_run import run_training
     from .training import TrainingCancelled, TrainingDiverged
 
     reporter = JsonProgress(sys.stdout) if args.progress == "json" else HumanProgress(sys.stderr)
-    request = TrainRequest(
-        output=Path(args.output),
-        mnist=args.mnist,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        seed=args.seed,
-        learning_rate=args.learning_rate,
-        validation_split=args.validation_split,
-        augment=args.augment,
-        init_model=args.init_model,
-        limit=args.limit,
-        train_layers=args.train_layers,
-        command="digitscope " + shlex.join(argv),
-        drawings=args.drawings,
-        drawings_weight=args.drawings_weight,
-        drawings_holdout=args.drawings_holdout,
-        compare_model=args.compare_model,
-        architecture=args.architecture,
-        pen_data=args.pen_data,
-        pen_sites=args.pen_sites,
-        leave_out_site=args.leave_out_site,
-        pen_copies=args.pen_copies,
-        synth=args.synth,
-    )
+    request = train_request(args, "digitscope " + shlex.join(argv))
     if args.nice > 0 and hasattr(os, "nice"):
         os.nice(args.nice)
     should_stop = _stdin_stop_flag() if args.control == "stdin" else None

@@ -16,9 +16,6 @@ import numpy as np
 
 from .architecture import ARCHITECTURES, architecture_of
 
-#: Short names for the table.
-ARCHITECTURE_LABELS = {"cnn": "CNN", "dense": "Dense (Keras)", "numpy": "NumPy network"}
-
 
 @dataclass
 class ModelSummary:
@@ -42,11 +39,12 @@ class ModelSummary:
 
     @property
     def label(self) -> str:
-        return ARCHITECTURE_LABELS[self.architecture]
+        """The network's short name, for the table."""
+        return ARCHITECTURES[self.architecture].label
 
     @property
     def description(self) -> str:
-        return ARCHITECTURES[self.architecture][1]
+        return ARCHITECTURES[self.architecture].description
 
     @property
     def overfit_gap(self) -> float | None:

@@ -7,7 +7,10 @@ versions, MNIST hash...) sits beside it as ``<stem>.json``.
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import errno
 import json
+import os
 import re
 import threading
 import zipfile
@@ -16,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .files import atomic_pair, check_writable_folder, sha256_file
+from .files import _fsync_dir, atomic_pair, check_writable_folder, remove_stale_temps, sha256_file
 
 if TYPE_CHECKING:
     from .cnn_file import ModelArchive
@@ -299,3 +302,125 @@ def save_model(model: Any, path: str | Path, metadata: dict[str, Any]) -> Path:
         doc = {**metadata, "model_sha256": sha256_file(tmp)}
         meta_tmp.write_bytes((json.dumps(doc, indent=2, sort_keys=True) + "\n").encode("utf-8"))
     return target
+
+
+# ---------------------------------------------------------------------- candidates: a new model, kept or discarded
+
+#: Where new models wait, inside a models folder, until they are kept or discarded.
+CANDIDATES = "candidates"
+
+
+def remove_model_temps(output: str | Path, min_age: float | None = None) -> list[Path]:
+    """Remove the temporary files a killed save of ``output`` (model or metadata) left behind."""
+    output = Path(output)
+    return [p for name in (output.name, metadata_path(output).name) for p in remove_stale_temps(output.parent, name, min_age)]
+
+
+def new_candidate(models_dir: str | Path, prefix: str, now: dt.datetime | None = None) -> Path:
+    """The file a new model is to be saved in, ``<models_dir>/candidates/<prefix>-<date-time>.keras``.
+
+    Makes the folder and removes the temporary files killed saves left in it (of this
+    process or another's). Raises OSError when the folder cannot be made."""
+    candidates = Path(models_dir) / CANDIDATES
+    candidates.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(candidates)
+    stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
+    return candidates / f"{prefix}-{stamp}.keras"
+
+
+def promote_model(candidate: str | Path, folder: str | Path) -> Path:
+    """Move a model and its metadata (if it has any) into ``folder``; returns the model's new path.
+
+    The pair moves together: its metadata is in place before the model appears beside it, so
+    a reader never finds the model without its metadata, nor beside another model's. Nothing
+    in ``folder`` is replaced: when the name is taken (by a model or by metadata), the model
+    becomes ``<stem>-2.keras``, ``<stem>-3.keras``… Raises :class:`ModelFileError` with the
+    reason when it cannot be done (a read-only folder, say); the candidate is then where it was.
+    """
+    candidate, folder = Path(candidate), Path(folder)
+    if candidate.suffix != ".keras" or not candidate.is_file():
+        raise ModelFileError(f"no model file to keep at {candidate}")
+    meta = metadata_path(candidate)
+    has_meta = meta.is_file()
+    try:
+        if not folder.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "no such folder", str(folder))
+        for n in range(1, 1000):
+            target = folder / (candidate.name if n == 1 else f"{candidate.stem}-{n}{candidate.suffix}")
+            if target == candidate:
+                return target
+            meta_target = metadata_path(target)
+            meta_how = _place(meta, meta_target) if has_meta else None if os.path.lexists(meta_target) else "free"
+            if meta_how is None:
+                continue
+            try:
+                how = _place(candidate, target)
+            except OSError:
+                _undo(meta, meta_target, meta_how)
+                raise
+            if how is None:
+                _undo(meta, meta_target, meta_how)
+                continue
+            _drop_links((candidate, how), (meta, meta_how))
+            _fsync_dir(folder)
+            return target
+        raise FileExistsError(errno.EEXIST, "every name for it is taken", str(folder / candidate.name))
+    except OSError as exc:
+        raise ModelFileError(f"cannot keep {candidate.name} in {folder}: {exc.strerror or exc}") from exc
+
+
+#: What ``link`` says where a file system has no hard links.
+_NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK}
+
+
+def _place(source: Path, target: Path) -> str | None:
+    """Give ``source`` the name ``target``, unless that is taken (None). Returns how: "link"
+    (a hard link: ``source`` keeps its name too, until :func:`_drop_links`), or "move" where the
+    file system has no hard links. A link never replaces a file, so no file another process
+    just made is lost to a race. Raises OSError when it cannot be done."""
+    if os.path.lexists(target):
+        return None
+    try:
+        os.link(source, target)
+        return "link"
+    except FileExistsError:
+        return None
+    except OSError as exc:
+        if exc.errno not in _NO_LINKS:
+            raise
+    if os.path.lexists(target):
+        return None
+    os.replace(source, target)
+    return "move"
+
+
+def _undo(source: Path, target: Path, how: str | None) -> None:
+    """Take back what :func:`_place` did."""
+    if how == "link":
+        target.unlink(missing_ok=True)
+    elif how == "move":
+        os.replace(target, source)
+
+
+def _drop_links(*placed: tuple[Path, str | None]) -> None:
+    """Remove the old names of files :func:`_place` linked (best effort: the files are kept)."""
+    for source, how in placed:
+        if how == "link":
+            try:
+                source.unlink(missing_ok=True)
+            except OSError:
+                pass
+
+
+def discard_model(path: str | Path, remove_temps: bool = False) -> None:
+    """Delete a model and its metadata (either may be missing), the model first: metadata left
+    alone is read by no one. With ``remove_temps``, also the temporary files a killed save of
+    it left (only when the process that saved it has ended). Raises OSError when the model
+    cannot be deleted; its metadata then stays with it."""
+    path = Path(path)
+    try:
+        path.unlink(missing_ok=True)
+        metadata_path(path).unlink(missing_ok=True)
+    finally:
+        if remove_temps:  # no age needed: the process that wrote them is gone
+            remove_model_temps(path, min_age=0)

@@ -12,6 +12,7 @@ import io
 import math
 import re
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Union
@@ -65,6 +66,12 @@ def drawing_to_tensor(drawing: Drawing) -> np.ndarray:
     drawing with no strokes or whose ink is a single dot.
     """
     return render_drawing(drawing)[0]
+
+
+def drawings_to_tensors(drawings: Iterable[Drawing]) -> np.ndarray:
+    """Drawings → their tensors, one (N, 28, 28) float32 array (N = 0: an empty one)."""
+    tensors = [drawing_to_tensor(d) for d in drawings]
+    return np.stack(tensors) if tensors else np.zeros((0, SIZE, SIZE), np.float32)
 
 
 def render_drawing(drawing: Drawing) -> tuple[np.ndarray, Placement]:

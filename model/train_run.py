@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import platform
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from .architecture import ARCHITECTURES, DEFAULT_ARCHITECTURE
 from .augment import PRESETS
 from .training import ProgressFn, StopFn, TrainConfig
 
@@ -19,7 +20,7 @@ class TrainRequest:
     output: Path
     mnist: str | None = None
     epochs: int = 12
-    batch_size: int | None = None  # None: the architecture's default (see DEFAULT_RATES)
+    batch_size: int | None = None  # None: the architecture's default (``ArchitectureSpec.batch_size``)
     seed: int = 0
     learning_rate: float | None = None  # None: the architecture's default
     validation_split: float = 0.1
@@ -36,7 +37,7 @@ class TrainRequest:
     #: A model to compare the new one with, on the MNIST test set and the held-out drawings.
     compare_model: str | None = None
     #: Which network: "cnn", "dense" or "numpy" (see ``architecture.ARCHITECTURES``).
-    architecture: str = "cnn"
+    architecture: str = DEFAULT_ARCHITECTURE
     #: Pen drawings to train on as well (JSON lines, see :mod:`.pen_data`), each rendered
     #: ``pen_copies`` times (once as drawn, the rest varied as another writer would).
     pen_data: str | None = None
@@ -48,31 +49,71 @@ class TrainRequest:
     #: Synthesised digits of the regional writing variants (see :mod:`.style_synth`) to add.
     synth: int = 0
 
+    def to_argv(self) -> list[str]:
+        """The ``digitscope train`` arguments (after ``train``) that make this very request.
 
-#: (learning rate, batch size) by architecture: Adam for the Keras networks, plain SGD for NumPy's.
-#: The two small networks take Keras's default batch of 32, as the seed trained its Dense network.
-DEFAULT_RATES = {"cnn": (1e-3, 128), "dense": (1e-3, 32), "numpy": (0.5, 32)}
+        Each field is the option of its name (``batch_size``: ``--batch-size``), ``command``
+        aside: it records the command line itself. The settings of :data:`ARGV_ALWAYS` are
+        always written out; any other field only when it differs from its default, and a
+        None never."""
+        argv: list[str] = []
+        for name in ARGV_ORDER:
+            value = getattr(self, name)
+            if value is None or (name not in ARGV_ALWAYS and value == _DEFAULTS[name]):
+                continue
+            text = _argv_value(name, value)
+            option = "--" + name.replace("_", "-")
+            # a value that starts like an option is glued to its option: argparse would take it for one
+            argv += [f"{option}={text}"] if text.startswith("-") else [option, text]
+        return argv
+
+
+#: The request's fields that are no ``digitscope train`` option.
+NOT_OPTIONS = frozenset({"command"})
+#: Written out by :meth:`TrainRequest.to_argv` even at their defaults: the network and its
+#: training settings, so that a recorded command says how the model was trained.
+ARGV_ALWAYS = ("architecture", "epochs", "batch_size", "validation_split", "learning_rate", "augment")
+#: The order of the options :meth:`TrainRequest.to_argv` writes: the settings, the data, the rest.
+ARGV_ORDER = (
+    "architecture", "output", "epochs", "batch_size", "validation_split", "learning_rate", "augment",
+    "mnist", "init_model", "train_layers", "drawings", "drawings_weight", "compare_model",
+    "seed", "limit", "drawings_holdout", "pen_data", "pen_sites", "leave_out_site", "pen_copies", "synth",
+)
+_DEFAULTS = {f.name: f.default for f in fields(TrainRequest)}
+assert set(ARGV_ORDER) == set(_DEFAULTS) - NOT_OPTIONS, "every option of a request has its place in the argv"
+
+
+def _argv_value(name: str, value: Any) -> str:
+    """One field's value as ``digitscope train`` reads it back (floats to the last bit)."""
+    if isinstance(value, float):
+        short = f"{value:g}"
+        return short if float(short) == value else repr(value)
+    if isinstance(value, list):
+        if any(not site or site != site.strip() or "," in site for site in value):
+            raise ValueError(f"{name}: site names cannot be empty, hold a comma or start or end with a space, got {value!r}")
+        return ",".join(value)
+    return str(value)
 
 
 def check_request(request: TrainRequest) -> None:
     """Raise ValueError for combinations that cannot work, and for an output that cannot be
     written (a wrong suffix, a folder that cannot be made or written to), before any data is loaded."""
-    from .architecture import ARCHITECTURES
     from .modelfile import check_model_output
 
     check_model_output(request.output)
 
-    if request.architecture not in ARCHITECTURES:
+    spec = ARCHITECTURES.get(request.architecture)
+    if spec is None:
         raise ValueError(f"unknown architecture {request.architecture!r}: choose one of {', '.join(ARCHITECTURES)}")
-    if request.train_layers != "all" and request.architecture != "cnn":
+    if request.train_layers != "all" and not spec.has_conv_layers:
         raise ValueError("--train-layers dense keeps a CNN's convolution filters: it is for the CNN only")
     if (request.pen_sites or request.leave_out_site) and not request.pen_data:
         raise ValueError("--pen-sites and --leave-out-site choose sites of --pen-data: name the file too")
     if request.pen_copies < 1 or request.synth < 0:
         raise ValueError("--pen-copies must be ≥ 1 and --synth ≥ 0")
 
-    if request.init_model and request.architecture == "numpy":
-        raise ValueError("the NumPy network always starts from scratch (no --init-model)")
+    if request.init_model and not spec.can_fine_tune:
+        raise ValueError(f"the {spec.label} always starts from scratch (no --init-model)")
     if request.init_model:
         from .architecture import architecture_of
         from .modelfile import read_metadata
@@ -84,11 +125,9 @@ def check_request(request: TrainRequest) -> None:
 
 def remove_stale_output_temps(output: Path, min_age: float | None = None) -> list[Path]:
     """Remove the temporary files a killed save of ``output`` (model or metadata) left behind."""
-    from .files import remove_stale_temps
-    from .modelfile import metadata_path
+    from .modelfile import remove_model_temps
 
-    output = Path(output)
-    return [p for name in (output.name, metadata_path(output).name) for p in remove_stale_temps(output.parent, name, min_age)]
+    return remove_model_temps(output, min_age)
 
 
 def _figures(evaluation: Any) -> dict[str, Any]:
@@ -133,7 +172,6 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
     """
     import numpy as np
 
-    from .architecture import ARCHITECTURES
     from .evaluation import evaluate_labels
     from .files import sha256_file
     from .mnist import as_inputs, load_mnist, one_hot
@@ -142,7 +180,7 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
 
     check_request(request)
     remove_stale_output_temps(request.output)
-    rate, batch = DEFAULT_RATES[request.architecture]
+    spec = ARCHITECTURES[request.architecture]
     data = load_mnist(request.mnist)
     x, y = data.x_train, data.y_train
     if request.limit:
@@ -207,16 +245,16 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
         progress({"event": "synthesised", "images": int(len(syn_y))})
     config = TrainConfig(
         epochs=request.epochs,
-        batch_size=request.batch_size or batch,
+        batch_size=request.batch_size or spec.batch_size,
         seed=request.seed,
-        learning_rate=request.learning_rate if request.learning_rate is not None else rate,
-        augment=request.augment != "off" and request.architecture != "numpy",
+        learning_rate=request.learning_rate if request.learning_rate is not None else spec.learning_rate,
+        augment=request.augment != "off" and spec.can_augment,
         augment_config=PRESETS.get(request.augment, PRESETS["drawn"]),
         style_variants=TrainConfig.style_variants if request.augment == "drawn" else 0.0,
         validation_split=request.validation_split,
         train_layers=request.train_layers,
     )
-    if request.architecture == "numpy":  # no TensorFlow until the weights are saved
+    if spec.numpy_trainer:  # no TensorFlow until the weights are saved
         from .architecture import DENSE_UNITS
         from .numpy_net import to_keras, train_numpy_net
 
@@ -247,9 +285,9 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
     progress({"event": "evaluated", "test_accuracy": test.accuracy, "per_class_accuracy": test.per_class})
     held_site_figures = None
     if held_site is not None:
-        from .preprocess import drawing_to_tensor
+        from .preprocess import drawings_to_tensors
 
-        site_x = np.stack([drawing_to_tensor(d) for d in held_site.drawings])[..., None]
+        site_x = drawings_to_tensors(held_site.drawings)[..., None]
         held_site_figures = {"site": request.leave_out_site, **_figures(evaluate_labels(held_site.labels, predicted(result.model, site_x)))}
         progress({"event": "held_out_site", **held_site_figures})
     if request.compare_model or request.drawings:
@@ -275,7 +313,7 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
     metadata = {
         "format": "digitscope-model-metadata",
         "version": 1,
-        "architecture": ARCHITECTURES[request.architecture][0],
+        "architecture": spec.metadata_name,
         "parameters": int(result.model.count_params()),
         "test_accuracy": test.accuracy,
         "per_class_accuracy": test.per_class,

@@ -7,9 +7,10 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QWidget
 
+from .. import theme
 from .pixel_image import PixelImage, grey
 
-_GRID = QColor(62, 69, 80)  # opaque: translucent lines cost ~30× more to paint
+_GRID = QColor(theme.INPUT_GRID)  # opaque: translucent lines cost ~30× more to paint
 
 
 _grid_cache: dict[tuple[float, ...], list[QRectF]] = {}

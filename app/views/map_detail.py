@@ -7,6 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from .. import theme
 from .feature_maps import COLORMAP
 from .text_line import TextLine
 
@@ -19,7 +20,7 @@ class MapDetailDialog(QDialog):
         self.layer, self.channel = layer, channel
         self.setWindowTitle(f"{layer} · channel {channel}")
         self.plot = pg.GraphicsLayoutWidget()
-        self.plot.setBackground("#1b1f24")
+        self.plot.setBackground(theme.DARK_BACKGROUND)
         view = self.plot.addViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False)
         self.image = pg.ImageItem(np.zeros((2, 2), np.float32))
         self.image.setColorMap(pg.colormap.get(COLORMAP))
@@ -60,8 +61,8 @@ def _kernel_panel(kernel: np.ndarray, bias: float | None) -> QWidget:
             cell.setAlignment(Qt.AlignmentFlag.AlignCenter)
             cell.setMinimumSize(56, 40)
             a = int(200 * abs(w) / scale)
-            color = f"rgba(214, 69, 65, {a})" if w > 0 else f"rgba(54, 110, 214, {a})"
-            cell.setStyleSheet(f"background: {color}; border: 1px solid #c9ced6; font-family: monospace;")
+            color = "rgba({}, {}, {}, {})".format(*theme.rgb(theme.POSITIVE if w > 0 else theme.NEGATIVE), a)
+            cell.setStyleSheet(f"background: {color}; border: 1px solid {theme.FRAME}; font-family: monospace;")
             grid.addWidget(cell, r + 1, c)
     if bias is not None:
         grid.addWidget(QLabel(f"bias {bias:+.3f}"), 4, 0, 1, 3)

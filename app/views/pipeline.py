@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QDialog, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
+from .. import theme
 from ..mosaic import nice_ceiling
 from ..reading import MapColouring
 from ..verdict_text import looks_like_digit, reading_sentence
@@ -35,10 +36,10 @@ def dark_palette(widget: QWidget) -> None:
     """The dark colours of the feature-map views, for a whole window and its controls."""
     palette = widget.palette()
     for role, colour in ((QPalette.ColorRole.Window, BACKGROUND), (QPalette.ColorRole.WindowText, TEXT),
-                         (QPalette.ColorRole.Base, QColor("#14171b")), (QPalette.ColorRole.AlternateBase, PANEL),
+                         (QPalette.ColorRole.Base, QColor(theme.DARK_BASE)), (QPalette.ColorRole.AlternateBase, PANEL),
                          (QPalette.ColorRole.Text, TEXT), (QPalette.ColorRole.Button, PANEL),
                          (QPalette.ColorRole.ButtonText, TEXT), (QPalette.ColorRole.Highlight, ACCENT.darker(150)),
-                         (QPalette.ColorRole.HighlightedText, QColor("white")), (QPalette.ColorRole.ToolTipBase, PANEL),
+                         (QPalette.ColorRole.HighlightedText, QColor(theme.DARK_HIGHLIGHTED_TEXT)), (QPalette.ColorRole.ToolTipBase, PANEL),
                          (QPalette.ColorRole.ToolTipText, TEXT), (QPalette.ColorRole.PlaceholderText, MUTED)):
         palette.setColor(role, colour)
     widget.setPalette(palette)

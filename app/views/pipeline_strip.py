@@ -16,15 +16,16 @@ from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEv
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ...model.architecture import MAP_SHAPES
+from .. import theme
 from ..mosaic import DENSE_GRID, GAP, POOL_COLS, ColourScale, dense_mosaic, index_mosaic, pool_mosaic
 from .feature_maps import map_colours
 from .pixel_image import BACKGROUND, TEXT, PaintedOnce, grey, to_qimage
 
-MUTED = QColor("#8b96a5")
-PANEL = QColor("#242a32")
-ACCENT = QColor("#4cc9f0")  # selection and windows: stands out against the inferno maps
-BAR = QColor("#5b6676")
-TOP_BAR = QColor("#f0a030")
+MUTED = QColor(theme.DARK_MUTED)
+PANEL = QColor(theme.DARK_PANEL)
+ACCENT = QColor(theme.ACCENT)  # selection and windows: stands out against the inferno maps
+BAR = QColor(theme.DARK_BAR)
+TOP_BAR = QColor(theme.DARK_TOP_BAR)
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,10 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QLinearGradient, QMouseEvent, QPainter, QPaintEvent, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-BACKGROUND = QColor("#1b1f24")
-TEXT = QColor("#d5dae1")
+from .. import theme
+
+BACKGROUND = QColor(theme.DARK_BACKGROUND)
+TEXT = QColor(theme.DARK_TEXT)
 
 
 def grey(values: np.ndarray) -> np.ndarray:

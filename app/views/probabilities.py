@@ -12,16 +12,17 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QBrush, QFont, QPainter
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from .. import theme
 from ..verdict_text import NOT_A_DIGIT, best_guess, looks_like_digit
 from .text_line import TextLine
 
-BAR = pg.mkBrush("#9aa7b8")
-TOP = pg.mkBrush("#2f7de1")
-OTHER = pg.mkBrush("#f0a030")  # the model compared with (Model → Compare with model…)
-OTHER_TOP = pg.mkBrush("#d9730d")
-MUTED = pg.mkBrush("#d3d7dc")  # every bar, the top one too, when the drawing is no digit
-DIGIT_COLOUR = "#1f2a37"
-MESSAGE_COLOUR = "#56606d"  # "That doesn't look like a digit": calm, not an alarm
+BAR = pg.mkBrush(theme.BAR)
+TOP = pg.mkBrush(theme.BLUE)
+OTHER = pg.mkBrush(theme.OTHER_BAR)  # the model compared with (Model → Compare with model…)
+OTHER_TOP = pg.mkBrush(theme.OTHER_TOP_BAR)
+MUTED = pg.mkBrush(theme.NOT_A_DIGIT_BAR)  # every bar, the top one too, when the drawing is no digit
+DIGIT_COLOUR = theme.DIGIT
+MESSAGE_COLOUR = theme.CAPTION  # "That doesn't look like a digit": calm, not an alarm
 
 
 class Bars(pg.GraphicsObject):
@@ -75,8 +76,8 @@ class ProbabilityView(QWidget):
         self.message_font = QFont(self.digit_label.font())  # the not-a-digit line, in the digit's box
         self.message_font.setPixelSize(26)
         self.message_font.setWeight(QFont.Weight.Medium)
-        self.caption = TextLine("Draw a digit", 15, "#56606d")
-        self.plot = pg.PlotWidget(background="w")
+        self.caption = TextLine("Draw a digit", 15, theme.CAPTION)
+        self.plot = pg.PlotWidget(background=theme.PAPER)
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()

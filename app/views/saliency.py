@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtGui import QImage
 
+from .. import theme
 from .pixel_image import to_qimage
 
-FOR = (255, 110, 0)  # ink that argues for the answer
-AGAINST = (30, 120, 255)  # ink that argues against it
+FOR = theme.rgb(theme.FOR)  # ink that argues for the answer
+AGAINST = theme.rgb(theme.AGAINST)  # ink that argues against it
 LEGEND = "Saliency: orange ink argues for the answer, blue ink against it (gradient × input)"
 
 

@@ -17,12 +17,13 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from ...model import explain
+from .. import theme
 from .feature_maps import map_palette
 from .pipeline_strip import ACCENT, MUTED, TOP_BAR
 from .pixel_image import PixelImage, grey, to_qimage
 from .sums import ConvSums, PoolSums
 
-GRID = QColor(52, 58, 68)  # opaque: translucent lines cost far more to paint
+GRID = QColor(theme.STEP_GRID)  # opaque: translucent lines cost far more to paint
 
 
 def colour_map(values: np.ndarray, level: float) -> np.ndarray:

@@ -17,14 +17,15 @@ from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetricsF, QImage, Q
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ...model import explain
+from .. import theme
 from .pipeline_strip import ACCENT, MUTED, PANEL, TOP_BAR
 from .pixel_image import TEXT, PaintedOnce
 
-POSITIVE = QColor("#d64541")
-NEGATIVE = QColor("#366ed6")
-GOOD = QColor("#6cc070")
-LIGHT = QColor("#7d8591")  # the brightest cell: light text stays readable on it
-CELL = QColor("#2e3540")  # a cell holding 0: still a visible box
+POSITIVE = QColor(theme.POSITIVE)
+NEGATIVE = QColor(theme.NEGATIVE)
+GOOD = QColor(theme.GOOD)
+LIGHT = QColor(theme.LIGHT_CELL)  # the brightest cell: light text stays readable on it
+CELL = QColor(theme.CELL)  # a cell holding 0: still a visible box
 VALUE_W = 90  # the column of numbers in a written-out sum
 
 
