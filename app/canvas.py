@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
@@ -159,6 +160,20 @@ class DrawingCanvas(QWidget):
         new = self._overlay_target() if self._overlay is not None else None
         dirty = old.united(new) if old is not None and new is not None else old or new
         self.update(dirty.toAlignedRect().adjusted(-2, -2, 2, 2))  # where the old and the new overlay lie
+
+    def show_saliency(self, saliency: np.ndarray | None, placement: Any = None) -> None:
+        """Colour the ink by ``saliency`` (28×28 gradient × input, over the tensor that
+        ``placement``, a ``model.preprocess.Placement``, laid on this canvas); None removes it."""
+        from .views.saliency import saliency_overlay
+
+        overlay = saliency_overlay(saliency) if saliency is not None and placement is not None else None
+        if overlay is None:  # nothing to show, or nothing argues either way
+            self.set_overlay(None)
+            return
+        image, (tx, ty, tw, th) = overlay
+        x0, y0, _, _ = placement.canvas_rect()
+        unit = placement.unit
+        self.set_overlay(image, (x0 + tx * unit, y0 + ty * unit, tw * unit, th * unit))
 
     def _overlay_target(self) -> QRectF:
         _, (x, y, w, h) = self._overlay  # type: ignore[misc]

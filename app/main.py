@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Sequence
 from typing import Any
+
+
+def tune_process() -> None:
+    """Interpreter-wide settings for live readings: call once, early, from the main thread,
+    before the first window (and so before its reading threads start)."""
+    from ..model.inference import limit_blas_threads
+
+    limit_blas_threads()
+    # The reading thread gives up the GIL in every NumPy/Pillow call; with the
+    # default 5 ms switch interval each hand-back can wait a full interval
+    # behind the busy GUI thread, turning a 1 ms reading into tens of ms.
+    sys.setswitchinterval(min(sys.getswitchinterval(), 0.0005))
+
+
+def freeze_on_model_load(window: Any) -> None:
+    """Once a model is loaded, everything built so far lives as long as the window: keep it
+    out of the garbage collector's full passes, which otherwise stall the event loop now and then."""
+    window.session.modelChanged.connect(lambda _predictor: gc.freeze())
 
 
 def create_window(argv: Sequence[str] | None = None) -> tuple[Any, Any]:
@@ -28,7 +47,9 @@ def create_window(argv: Sequence[str] | None = None) -> tuple[Any, Any]:
 
     app.setWindowIcon(QIcon(str(assets_dir() / "digitscope.png")))
 
+    tune_process()
     window = MainWindow(bundled_model=bundled_model_path(), lazy_views=True)
+    freeze_on_model_load(window)
     report = os.environ.get(startup_report.ENV)
     if report:
         startup_report.install(app, window, report)

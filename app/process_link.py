@@ -9,26 +9,29 @@ starts on the next drawing before the GUI paints the last one.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Signal
 
-from ..model.drawing import Drawing
-from .reading import ReaderGone, ReadingProcess, numpy_weights
+from .reading import ReaderGone, ReadingProcess, ReadRequest, numpy_weights
 
-#: (seq, source, saliency, activations to keep, compared predictor, extra mosaics)
-Job = tuple[int, Any, bool, frozenset, Any, frozenset]
+
+@dataclass(frozen=True)
+class _Job:
+    request: ReadRequest
+    second: Any  # the second model's predictor to read with too (NumPy weights), or None
 
 
 class ProcessLink(QObject):
     """Sends drawings to a :class:`ReadingProcess` and emits its readings. GUI thread only.
 
     ``reading`` carries each Reading; ``failed`` says why the child is gone, with the
-    jobs it never answered, newest last. Raises ReaderGone if the child cannot start.
+    ReadRequests it never answered, newest last. Raises ReaderGone if the child cannot start.
     """
 
     reading = Signal(object)  # Reading
-    failed = Signal(str, list)  # why, [Job]
+    failed = Signal(str, list)  # why, [ReadRequest]
 
     #: A child that has not answered a drawing in this long is taken for hung.
     TIMEOUT_MS = 3000
@@ -43,9 +46,9 @@ class ProcessLink(QObject):
         self._watchdog.setInterval(self.TIMEOUT_MS)
         self._watchdog.timeout.connect(self._overdue)
         self._model: Any = None  # the predictor whose weights the child reads with
-        self._compare: Any = None  # the compared predictor whose weights it has
-        self._in_flight: Job | None = None
-        self._pending: Job | None = None
+        self._second: Any = None  # the second model's predictor whose weights it has
+        self._in_flight: _Job | None = None
+        self._pending: _Job | None = None
 
     @property
     def pid(self) -> int | None:
@@ -68,12 +71,10 @@ class ProcessLink(QObject):
         through the pipe: the event loop must run for this to turn True)."""
         return self._process is not None and self._process.current
 
-    def submit(self, seq: int, source: Drawing | Any, saliency: bool, keep: frozenset, compare: Any,
-               extra: frozenset = frozenset()) -> None:
-        """Read this drawing next, replacing any still waiting; ``compare``'s probabilities
-        come with it (it must have NumPy weights, see ``numpy_weights``). ``keep`` and ``extra``:
-        see ``ReadingProcess.send_read``."""
-        self._pending = (seq, source, saliency, keep, compare, extra)
+    def submit(self, request: ReadRequest, second: Any = None) -> None:
+        """Read this request next, replacing any still waiting; ``second``'s probabilities
+        come with it (it must have NumPy weights, see ``numpy_weights``)."""
+        self._pending = _Job(request, second)
         if self._in_flight is None:
             self._send_next()
 
@@ -82,12 +83,11 @@ class ProcessLink(QObject):
         if job is None or self._process is None:
             return
         self._in_flight = job
-        seq, source, saliency, keep, compare, extra = job
         try:
-            if compare is not self._compare:
-                self._process.set_compare(numpy_weights(compare))
-                self._compare = compare
-            self._process.send_read(seq, source, saliency, keep, extra)
+            if job.second is not self._second:
+                self._process.set_second(numpy_weights(job.second))
+                self._second = job.second
+            self._process.send(job.request)
         except ReaderGone as exc:
             self._fail(str(exc))
             return
@@ -99,7 +99,7 @@ class ProcessLink(QObject):
         except ReaderGone as exc:
             self._fail(str(exc))
             return
-        if self._in_flight is not None and any(r.seq == self._in_flight[0] for r in answers):
+        if self._in_flight is not None and any(r.seq == self._in_flight.request.seq for r in answers):
             self._in_flight = None
             self._watchdog.stop()
             self._send_next()  # the child reads the next drawing while the GUI shows this one
@@ -115,10 +115,10 @@ class ProcessLink(QObject):
     def _fail(self, why: str) -> None:
         if self._process is None:
             return
-        jobs = [job for job in (self._in_flight, self._pending) if job is not None]
+        unanswered = [job.request for job in (self._in_flight, self._pending) if job is not None]
         self._in_flight = self._pending = None
         self.close()
-        self.failed.emit(why, jobs)
+        self.failed.emit(why, unanswered)
 
     def close(self) -> None:
         """Stop the child (it is not used again)."""

@@ -6,25 +6,79 @@ lock with it, which made each reading 3–4× slower than on its own. So the
 readings are made by a :class:`ReadingProcess`: a child process with its own
 interpreter that preprocesses, runs the network and lays out the feature-map
 mosaics, then sends back finished arrays (the GUI thread drives it, see
-``process_link``). Until the child is ready, or if it ever fails, the reading
-worker's thread reads instead (:func:`read_drawing`), so nothing depends on it.
+``process_link``). Until the child is ready, or if it ever fails, the thread
+reader (``workers.ThreadReader``) reads instead, so nothing depends on it. Both
+read with a :class:`Reader`.
+
+The messages are small frozen dataclasses: :class:`ReadRequest`, :class:`SetWeights`,
+:class:`SetSecond` and :class:`Stop` to the child; a :class:`Reading` or :class:`Ready` back.
 
 This module is imported by the child: it must not import Qt.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing as mp
 import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Union
 
 import numpy as np
 
 from ..model.drawing import Drawing
 from .mosaic import ColourScale, dense_mosaic, index_mosaic, pool_mosaic
+
+
+#: What is read: the canvas's strokes, or an opened image's grey pixels (``DrawingCanvas.source()``).
+Readable = Union[Drawing, np.ndarray]
+
+
+@dataclass(frozen=True)
+class ReadRequest:
+    """One drawing to read, and how: the message to the reading process and to the thread reader.
+
+    ``keep`` names the activations to send back whole (None: all of them); the others stay
+    where the reading is made and only each map's maximum comes back (``Reading.channel_max``).
+    The whole set is about 270 KB, which costs every reading a millisecond or more in the pipe.
+    ``mosaics``: the optional mosaics (``MapColouring.MOSAICS``) the ``prepare`` hook makes too."""
+
+    seq: int
+    drawing: Readable
+    saliency: bool = False
+    keep: frozenset[str] | None = None
+    mosaics: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class SetWeights:
+    """Read with these NumPy weights (``numpy_weights``) and judge with this verdict from now on;
+    the child answers :class:`Ready` with the same ``generation`` once it holds them."""
+
+    generation: int
+    weights: Any
+    verdict: Any = None
+
+
+@dataclass(frozen=True)
+class SetSecond:
+    """Also read each drawing with these weights (the second model); None: no second model."""
+
+    weights: Any
+
+
+@dataclass(frozen=True)
+class Stop:
+    """End the reading process."""
+
+
+@dataclass(frozen=True)
+class Ready:
+    """The child's reply to :class:`SetWeights`: it reads with that generation's weights now."""
+
+    generation: int
 
 
 @dataclass
@@ -42,8 +96,8 @@ class Reading:
     placement: Any = None
     #: Gradient × input of the predicted digit, (28, 28), when asked for (drawings with the CNN).
     saliency: np.ndarray | None = None
-    #: The compared model's probabilities for the same tensor (Model → Compare with model…).
-    compare: np.ndarray | None = None
+    #: The second model's probabilities for the same tensor (Model → Compare with model…).
+    second: np.ndarray | None = None
     #: Each map's largest value, per layer (C,), when the full activations were left in the
     #: reading process (see ``ReadingProcess.read``'s ``keep``).
     channel_max: dict[str, np.ndarray] | None = None
@@ -80,12 +134,12 @@ def read_drawing(seq: int, source: Drawing | np.ndarray, predictor: Any, salienc
     return reading
 
 
-def prepare_reading(reading: Reading, prepare: Any, extra: frozenset[str] = frozenset()) -> Reading:
-    """Run ``prepare(reading, extra)`` on a reading with a prediction; a failing hook leaves
+def prepare_reading(reading: Reading, prepare: Any, mosaics: frozenset[str] = frozenset()) -> Reading:
+    """Run ``prepare(reading, mosaics)`` on a reading with a prediction; a failing hook leaves
     ``prepared`` None."""
     if prepare is not None and reading.prediction is not None:
         try:
-            reading.prepared = prepare(reading, extra)
+            reading.prepared = prepare(reading, mosaics)
         except Exception:  # the views can lay out the maps themselves
             reading.prepared = None
     return reading
@@ -98,29 +152,71 @@ def trim_activations(reading: Reading, keep: frozenset[str]) -> None:
     reading.prediction.activations = {name: a for name, a in acts.items() if name in keep}
 
 
+def completed(reading: Reading | None, predictor: Any, activations: frozenset[str], mosaics: frozenset[str]) -> Reading | None:
+    """A copy of ``reading`` with every activation, when it lacks some of ``activations``, or
+    the activations of a mosaic in ``mosaics`` not laid out in ``prepared`` (the views lay out
+    what is missing); None when it has them, or cannot have them (no prediction, no NumPy
+    weights, or read with another model).
+
+    The same tensor and weights: under a millisecond, so a view opened on a trimmed reading
+    shows at once rather than at the next stroke."""
+    pred = reading.prediction if reading is not None else None
+    if pred is None or getattr(predictor, "weights", None) is None:
+        return None
+    missing = (activations | (mosaics - (reading.prepared or {}).keys())) - pred.activations.keys()
+    if not missing:
+        return None
+    full = predictor.predict(reading.tensor)
+    if not np.allclose(full.probabilities, pred.probabilities, atol=1e-6):
+        return None  # read with another model than the one now loaded
+    return dataclasses.replace(reading, prediction=dataclasses.replace(pred, activations=full.activations))
+
+
+class Reader:
+    """Makes Readings from ReadRequests: the forward pass, the saliency, the second model's
+    probabilities and the ``prepare`` hook, in one place for the child and the thread reader."""
+
+    def __init__(self, predictor: Any = None, second: Any = None, prepare: Any = None) -> None:
+        self.predictor, self.second, self.prepare = predictor, second, prepare
+
+    def read(self, request: ReadRequest, trim: bool = True) -> Reading:
+        """The reading of ``request`` (activations trimmed to ``request.keep`` with ``trim``)."""
+        reading = prepare_reading(read_drawing(request.seq, request.drawing, self.predictor, request.saliency), self.prepare, request.mosaics)
+        if self.second is not None and reading.prediction is not None:
+            try:
+                reading.second = self.second.predict(reading.tensor).probabilities
+            except Exception:  # the second model failing must not stop the readings
+                reading.second = None
+        if trim and request.keep is not None and reading.prediction is not None:
+            trim_activations(reading, request.keep)
+        return reading
+
+
 class MapColouring:
     """The ``prepare`` hook of the live views: each layer's maps as one mosaic of palette
     indices (see :func:`.mosaic.index_mosaic`), on a per-layer colour scale with hysteresis.
     Picklable, so the child can run it.
 
-    Asked for (``extra``), it also lays out How it reads your digit's max-pool maps
+    Asked for (``mosaics``), it also lays out How it reads your digit's max-pool maps
     (``mosaic.pool_mosaic``, on conv2's scale) and dense units (``mosaic.dense_mosaic``)."""
 
-    #: The mosaics made only when asked for.
-    EXTRA = frozenset({"pool", "dense"})
+    #: The optional mosaics: made only when a request asks for them (``ReadRequest.mosaics``).
+    MOSAICS = frozenset({"pool", "dense"})
+    #: The former name of :attr:`MOSAICS` (``views.pipeline`` still uses it).
+    EXTRA = MOSAICS
 
     def __init__(self, cols: dict[str, int]) -> None:
         self.cols = cols
         self.scales = {name: ColourScale() for name in cols}
         self.dense_scale = ColourScale()
 
-    def __call__(self, reading: Reading, extra: frozenset[str] = frozenset()) -> dict[str, tuple[np.ndarray, float]]:
+    def __call__(self, reading: Reading, mosaics: frozenset[str] = frozenset()) -> dict[str, tuple[np.ndarray, float]]:
         acts = reading.prediction.activations
         out = {name: index_mosaic(acts[name], cols, self.scales[name]) for name, cols in self.cols.items() if name in acts}
         pooled, dense = acts.get("pool"), acts.get("dense")
-        if "pool" in extra and pooled is not None and pooled.ndim == 3:
+        if "pool" in mosaics and pooled is not None and pooled.ndim == 3:
             out["pool"] = pool_mosaic(pooled, out["conv2"][1] if "conv2" in out else None)
-        if "dense" in extra and dense is not None and (made := dense_mosaic(dense, self.dense_scale)) is not None:
+        if "dense" in mosaics and dense is not None and (made := dense_mosaic(dense, self.dense_scale)) is not None:
             out["dense"] = made
         return out
 
@@ -150,8 +246,8 @@ class ReadingProcess:
     """A child process that reads drawings. Use it from one thread only.
 
     ``set_weights`` sends a model's NumPy weights (see :func:`numpy_weights`);
-    ``ready()`` says whether the child has them; ``read`` sends one drawing and
-    waits for its reading, or ``send_read`` sends it and ``answers`` collects the
+    ``ready()`` says whether the child has them; ``read`` sends one :class:`ReadRequest`
+    and waits for its reading, or ``send`` sends it and ``answers`` collects the
     readings that have come back (for an event loop watching ``fileno()``).
     """
 
@@ -183,16 +279,16 @@ class ReadingProcess:
         """
         self._join_sender()
         self._generation += 1
-        message = ("weights", self._generation, weights, verdict)
+        message = SetWeights(self._generation, weights, verdict)
         self._sender = threading.Thread(target=self._send_quietly, args=(message,), name="reader-weights", daemon=True)
         self._sender.start()
 
-    def set_compare(self, weights: Any) -> None:
-        """Also read each drawing with these weights (a compared model); None stops it."""
+    def set_second(self, weights: Any) -> None:
+        """Also read each drawing with these weights (the second model); None stops it."""
         self._join_sender()
-        self._send(("compare", weights))
+        self._send(SetSecond(weights))
 
-    def _send_quietly(self, message: tuple) -> None:
+    def _send_quietly(self, message: Any) -> None:
         try:
             self._conn.send(message)
         except Exception:  # a dead child or a closed connection:
@@ -216,13 +312,13 @@ class ReadingProcess:
         """Take every message the child has sent so far, without blocking."""
         try:
             while self._conn.poll(0):
-                kind, payload = self._conn.recv()
-                if kind == "ready":
-                    self._ready = payload
-                elif kind == "reading":
-                    self._answers.append(payload)
+                message = self._conn.recv()
+                if isinstance(message, Reading):
+                    self._answers.append(message)
+                elif isinstance(message, Ready):
+                    self._ready = message.generation
                 else:
-                    raise ReaderGone(f"the reading process sent {kind!r}")
+                    raise ReaderGone(f"the reading process sent {type(message).__name__}")
         except (EOFError, OSError) as exc:
             raise ReaderGone(f"the reading process stopped: {exc}") from exc
 
@@ -231,16 +327,10 @@ class ReadingProcess:
         """Whether the child held the latest weights when last asked (does not poll)."""
         return self._ready == self._generation
 
-    def send_read(self, seq: int, source: Drawing | np.ndarray, saliency: bool = False, keep: frozenset[str] | None = None,
-                  extra: frozenset[str] = frozenset()) -> None:
-        """Ask for the reading of one drawing, without waiting (``answers`` brings it).
-
-        ``keep`` names the activations to send back whole (None: all of them); the others stay
-        in the child and only each map's maximum comes back (``Reading.channel_max``). The
-        whole set is about 270 KB, which costs every reading a millisecond or more in the pipe.
-        ``extra``: the optional mosaics the ``prepare`` hook is to make too (``MapColouring.EXTRA``)."""
+    def send(self, request: ReadRequest) -> None:
+        """Ask for the reading of one drawing, without waiting (``answers`` brings it)."""
         self._join_sender()  # done already once ready(): the child reports ready only after the weights
-        self._send(("read", seq, source, saliency, keep, extra))
+        self._send(request)
 
     def answers(self) -> list[Reading]:
         """The readings that have arrived since last asked, oldest first (does not block)."""
@@ -248,17 +338,14 @@ class ReadingProcess:
         out, self._answers = self._answers, []
         return out
 
-    def read(
-        self, seq: int, source: Drawing | np.ndarray, timeout: float = 3.0, saliency: bool = False, keep: frozenset[str] | None = None,
-        extra: frozenset[str] = frozenset(),
-    ) -> Reading:
-        """The reading of one drawing (see ``send_read``), waited for; raises ReaderGone if the
-        child does not answer in time. Older answers still on their way are dropped."""
-        self.send_read(seq, source, saliency, keep, extra)
+    def read(self, request: ReadRequest, timeout: float = 3.0) -> Reading:
+        """The reading of one request, waited for; raises ReaderGone if the child does not
+        answer in time. Older answers still on their way are dropped."""
+        self.send(request)
         deadline = time.monotonic() + timeout
         while True:
             for reading in self.answers():
-                if reading.seq == seq:
+                if reading.seq == request.seq:
                     return reading
             try:
                 arrived = self._conn.poll(max(0.0, deadline - time.monotonic()))
@@ -273,7 +360,7 @@ class ReadingProcess:
             self._proc.kill()  # it never took its weights: do not wait for it
             self._sender.join(timeout)  # the send fails at once on the broken pipe
         try:
-            self._conn.send(("stop",))
+            self._conn.send(Stop())
         except (OSError, ValueError):
             pass
         self._proc.join(timeout)
@@ -282,7 +369,7 @@ class ReadingProcess:
             self._proc.join(timeout)
         self._conn.close()
 
-    def _send(self, message: tuple) -> None:
+    def _send(self, message: Any) -> None:
         try:
             self._conn.send(message)
         except (OSError, ValueError) as exc:
@@ -301,8 +388,8 @@ def warm_up(predictor: Any, prepare: Any) -> Reading:
     The hook runs on a copy: its colour scales must not remember this drawing."""
     import copy
 
-    extra = frozenset(getattr(prepare, "EXTRA", frozenset()))
-    return prepare_reading(read_drawing(0, WARM_UP, predictor, saliency=True), copy.deepcopy(prepare), extra)
+    mosaics = frozenset(getattr(prepare, "MOSAICS", frozenset()))
+    return prepare_reading(read_drawing(0, WARM_UP, predictor, saliency=True), copy.deepcopy(prepare), mosaics)
 
 
 def serve(conn: Any, prepare: Any) -> None:
@@ -310,33 +397,24 @@ def serve(conn: Any, prepare: Any) -> None:
     from ..model.inference import limit_blas_threads
 
     limit_blas_threads()
-    predictor = None
-    compare = None
+    reader = Reader(prepare=prepare)
     while True:
         try:
             message = conn.recv()
         except (EOFError, OSError):
             return  # the parent is gone
-        kind = message[0]
-        if kind == "stop":
-            return
-        if kind == "weights":
-            _, generation, weights, verdict = message
-            predictor = _numpy_predictor(weights, verdict)
+        if isinstance(message, ReadRequest):
+            conn.send(reader.read(message))
+        elif isinstance(message, SetWeights):
+            reader.predictor = _numpy_predictor(message.weights, message.verdict)
             try:
-                warm_up(predictor, prepare)
+                warm_up(reader.predictor, prepare)
             except Exception:  # only a head start: reading works without it
                 pass
-            conn.send(("ready", generation))
-        elif kind == "compare":
-            compare = _numpy_predictor(message[1]) if message[1] is not None else None
-        elif kind == "read":
-            _, seq, source, saliency, keep, extra = message
-            reading = prepare_reading(read_drawing(seq, source, predictor, saliency), prepare, extra)
-            if compare is not None and reading.prediction is not None:
-                reading.compare = compare.predict(reading.tensor).probabilities
-            if keep is not None and reading.prediction is not None:
-                trim_activations(reading, keep)
-            conn.send(("reading", reading))
+            conn.send(Ready(message.generation))
+        elif isinstance(message, SetSecond):
+            reader.second = _numpy_predictor(message.weights) if message.weights is not None else None
+        elif isinstance(message, Stop):
+            return
         else:
-            print(f"digitscope reader: unknown message {kind!r}", file=sys.stderr)
+            print(f"digitscope reader: unknown message {type(message).__name__}", file=sys.stderr)

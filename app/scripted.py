@@ -10,6 +10,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 from ..model.modelfile import bundled_model_path
+from .main import freeze_on_model_load, tune_process
 from .window import MainWindow
 
 
@@ -24,16 +25,19 @@ def open_ready_window(
     ``data_dir``, by default beside it) and return once its model is loaded and, when it
     reads in a child process, that process is reading."""
     app = QApplication.instance() or QApplication([])
+    tune_process()
     window = MainWindow(
         settings=QSettings(str(settings_file), QSettings.Format.IniFormat),
         bundled_model=bundled_model_path(),
         reading_process=reading_process,
         data_dir=data_dir or settings_file.parent / "digitscope-data",
     )
+    freeze_on_model_load(window)
     window.resize(*size)
+    session = window.session
     loaded: list[object] = []
-    window.loader.loaded.connect(loaded.append)
-    window.loader.failed.connect(lambda path, message: loaded.append(RuntimeError(message)))
+    session.modelChanged.connect(loaded.append)
+    session.modelFailed.connect(lambda path, message: loaded.append(RuntimeError(message)))
     window.show_when_ready()
     deadline = time.monotonic() + timeout
     wait_until(app, lambda: bool(loaded), deadline - time.monotonic(), "the model to load")
@@ -41,9 +45,9 @@ def open_ready_window(
         raise loaded[0]
 
     def reading_in_process() -> bool:
-        if not window.worker.use_process or window.worker.process_ready():
+        if not session.scheduler.use_process or session.scheduler.process_ready():
             return True
-        window.request_reading()  # the child starts, and reports ready, on a reading request
+        session.request_reading()  # the child starts, and reports ready, on a reading request
         time.sleep(0.04)
         return False
 

@@ -58,12 +58,12 @@ def install(app: Any, window: Any, mode: str) -> None:
         _emit(
             "first_prediction",
             digit=int(reading.prediction.digit),
-            reader="process" if window.worker.use_process else "thread",
+            reader="process" if window.session.scheduler.use_process else "thread",
             tensorflow_imported="tensorflow" in sys.modules,
         )
         if mode == "quit":
             QTimer.singleShot(0, window.close)
 
-    window.loader.loaded.connect(loaded)
-    window.loader.failed.connect(lambda path, message: (_emit("failed", message=message), mode == "quit" and window.close()))
+    window.session.modelChanged.connect(loaded)
+    window.session.modelFailed.connect(lambda path, message: (_emit("failed", message=message), mode == "quit" and window.close()))
     window.readingShown.connect(shown)

@@ -124,7 +124,7 @@ def test_save_open_round_trip_is_identical(qtbot, window, tmp_path):
     draw_strokes(qtbot, window, vertical_stroke().strokes + loop().strokes)
     before = window.canvas.drawing()
     path = tmp_path / "mine.json"
-    assert window.save_drawing(path)
+    assert window.files.save_drawing(path)
     window.canvas.clear()
     assert window.open_drawing(path)
     assert window.canvas.drawing() == before
@@ -235,7 +235,7 @@ def test_export_png(qtbot, window, tmp_path):
 
     draw_strokes(qtbot, window, vertical_stroke().strokes)
     path = tmp_path / "digit.png"
-    assert window.export_png(path)
+    assert window.files.export_png(path)
     pixels = np.asarray(Image.open(path).convert("L"))
     assert pixels.shape == (560, 560) and pixels.min() < 50 and np.median(pixels) > 200
 

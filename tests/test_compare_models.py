@@ -19,7 +19,7 @@ def a_different_model(bundled_predictor) -> Predictor:
 
 def test_a_second_model_is_shown_beside_the_first_live(qtbot, window, bundled_predictor):
     other = a_different_model(bundled_predictor)
-    window._compare_loaded(other)
+    window.session.set_second(other)
     window.canvas.set_drawing(seven())
     view = window.probabilities
     qtbot.waitUntil(lambda: view.other_probabilities is not None, timeout=10000)
@@ -37,9 +37,9 @@ def test_a_second_model_is_shown_beside_the_first_live(qtbot, window, bundled_pr
 def test_compare_with_loads_the_file_in_the_background(qtbot, window):
     window.canvas.set_drawing(seven())
     window.compare_with(bundled_model_path())
-    qtbot.waitUntil(lambda: window.worker.compare_predictor is not None, timeout=30000)
+    qtbot.waitUntil(lambda: window.session.second_predictor is not None, timeout=30000)
     qtbot.waitUntil(lambda: window.probabilities.other_probabilities is not None, timeout=10000)
-    assert window.compare_name == "digitscope-cnn.keras"
+    assert window.session.second_name == "digitscope-cnn.keras"
     assert "digitscope-cnn.keras" in window.probabilities.caption.text()
     assert window.stop_compare_action.isEnabled()
 
@@ -53,4 +53,4 @@ def test_a_broken_model_file_is_reported_and_nothing_changes(qtbot, window, tmp_
     bad.write_bytes(b"not a model")
     window.compare_with(bad)
     qtbot.waitUntil(lambda: bool(warnings), timeout=30000)
-    assert window.worker.compare_predictor is None
+    assert window.session.second_predictor is None

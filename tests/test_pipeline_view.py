@@ -241,7 +241,7 @@ class OtherModel:
 
 @pytest.mark.parametrize("reported", [("conv1", "conv2"), ()])
 def test_another_kind_of_model_gets_a_clear_message(qtbot, window, view, tmp_path, reported):
-    window._model_loaded(OtherModel(tmp_path / "other.keras", reported))
+    window.session.use(OtherModel(tmp_path / "other.keras", reported))
     qtbot.waitUntil(lambda: view.reading is window.latest and view.reading.prediction is not None
                     and int(np.argmax(view.reading.prediction.probabilities)) == 3, timeout=10000)
     strip = view.strip

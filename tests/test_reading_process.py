@@ -11,7 +11,7 @@ from helpers import assert_f32_close, loop, seven, vertical_stroke
 from PySide6.QtCore import QSettings
 
 from digitscope.app.mosaic import LEVELS, ColourScale, dense_mosaic, index_mosaic, pool_mosaic
-from digitscope.app.reading import MapColouring, ReaderGone, ReadingProcess, prepare_reading, read_drawing
+from digitscope.app.reading import MapColouring, ReaderGone, ReadingProcess, ReadRequest, prepare_reading, read_drawing
 from digitscope.model.drawing import Drawing
 from digitscope.model.modelfile import bundled_model_path
 
@@ -32,7 +32,7 @@ def test_child_reads_exactly_like_the_thread(bundled_predictor):
         process.set_weights(bundled_predictor.weights)
         _wait_ready(process)
         for seq, drawing in enumerate([vertical_stroke(), loop()], start=1):
-            remote = process.read(seq, drawing)
+            remote = process.read(ReadRequest(seq, drawing))
             local = prepare_reading(read_drawing(seq, drawing, bundled_predictor), MapColouring({"conv1": 8, "conv2": 8}))
             assert remote.seq == seq
             np.testing.assert_allclose(remote.tensor, local.tensor)
@@ -41,7 +41,7 @@ def test_child_reads_exactly_like_the_thread(bundled_predictor):
                 np.testing.assert_allclose(remote.prediction.activations[name], local.prediction.activations[name], atol=1e-5)
                 assert remote.prepared[name][0].shape == local.prepared[name][0].shape
         assert remote.prediction.digit == 0
-        empty = process.read(9, Drawing(280, 280, 18, []))
+        empty = process.read(ReadRequest(9, Drawing(280, 280, 18, [])))
         assert empty.tensor is None and empty.prediction is None, "an empty canvas reads as empty in the child too"
     finally:
         process.close()
@@ -55,7 +55,7 @@ def test_a_dead_child_is_reported_not_waited_for(bundled_predictor):
     os.kill(process.pid, signal.SIGKILL)
     process._proc.join(5)
     with pytest.raises(ReaderGone):
-        process.read(1, vertical_stroke())
+        process.read(ReadRequest(1, vertical_stroke()))
     process.close()
 
 
@@ -123,15 +123,15 @@ def test_child_reads_with_a_compared_model_and_saliency_too(bundled_predictor):
     try:
         process.set_weights(w)
         _wait_ready(process)
-        assert process.read(1, loop()).compare is None
-        process.set_compare(other.weights)
-        remote = process.read(2, loop(), saliency=True)
+        assert process.read(ReadRequest(1, loop())).second is None
+        process.set_second(other.weights)
+        remote = process.read(ReadRequest(2, loop(), saliency=True))
         local = read_drawing(2, loop(), bundled_predictor, saliency=True)
-        assert_f32_close(remote.compare, other.predict(remote.tensor).probabilities)
+        assert_f32_close(remote.second, other.predict(remote.tensor).probabilities)
         np.testing.assert_allclose(remote.saliency, local.saliency, atol=1e-5)
         assert remote.placement == local.placement
-        process.set_compare(None)
-        assert process.read(3, loop()).compare is None
+        process.set_second(None)
+        assert process.read(ReadRequest(3, loop())).second is None
     finally:
         process.close()
 
@@ -141,8 +141,8 @@ def test_the_child_sends_whole_only_the_activations_asked_for(bundled_predictor)
     try:
         process.set_weights(bundled_predictor.weights)
         _wait_ready(process)
-        full = process.read(1, loop())
-        trimmed = process.read(2, loop(), keep=frozenset())
+        full = process.read(ReadRequest(1, loop()))
+        trimmed = process.read(ReadRequest(2, loop(), keep=frozenset()))
         assert set(full.prediction.activations) == {"conv1", "conv2", "pool", "dense"} and full.channel_max is None
         assert trimmed.prediction.activations == {}
         np.testing.assert_array_equal(trimmed.prediction.probabilities, full.prediction.probabilities)
@@ -150,10 +150,10 @@ def test_the_child_sends_whole_only_the_activations_asked_for(bundled_predictor)
             np.testing.assert_array_equal(trimmed.channel_max[layer], full.prediction.activations[layer].max(axis=(0, 1)))
         for layer in ("conv1", "conv2"):  # the mosaics are coloured in the child all the same
             np.testing.assert_array_equal(trimmed.prepared[layer][0], full.prepared[layer][0])
-        some = process.read(3, loop(), keep=frozenset({"conv2"}))
+        some = process.read(ReadRequest(3, loop(), keep=frozenset({"conv2"})))
         assert set(some.prediction.activations) == {"conv2"}
         assert set(some.prepared) == {"conv1", "conv2"}
-        more = process.read(4, loop(), keep=frozenset(), extra=frozenset({"pool", "dense"}))
+        more = process.read(ReadRequest(4, loop(), keep=frozenset(), mosaics=frozenset({"pool", "dense"})))
         np.testing.assert_array_equal(more.prepared["pool"][0], pool_mosaic(full.prediction.activations["pool"], full.prepared["conv2"][1])[0])
         np.testing.assert_array_equal(more.prepared["dense"][0], dense_mosaic(full.prediction.activations["dense"], ColourScale())[0])
     finally:
@@ -168,15 +168,15 @@ def test_open_views_get_the_activations_they_need_from_the_child(qtbot, process_
     true_max = w.predictor.predict(reading.tensor).activations["conv2"][:, :, 5].max()
     assert f"max {true_max:.2f}" in w.maps["conv2"].describe(5), "hover text from the maps' maxima"
     dialog = w.show_map_detail("conv2", 5)
-    assert w.worker.keep_activations == {"conv2"}
+    assert w.session.keep == {"conv2"}
     assert float(dialog.image.image.max()) == pytest.approx(float(true_max)), "the enlarged map at once, completed in-process"
     reading = _draw_and_settle(qtbot, w, vertical_stroke())
     assert set(reading.prediction.activations) == {"conv2"}
     dialog.close()
-    assert w.worker.keep_activations == frozenset()
+    assert w.session.keep == frozenset()
     view = w.show_pipeline()  # on conv1's step-through
-    assert w.worker.keep_activations == {"conv1"}, "the strip's maps come laid out: their values stay in the child"
-    assert w.worker.extra_mosaics == {"pool", "dense"}
+    assert w.session.keep == {"conv1"}, "the strip's maps come laid out: their values stay in the child"
+    assert w.session.mosaics == {"pool", "dense"}
     assert {"conv1", "conv2", "pool", "dense"} <= set(w.latest.prediction.activations), "the view opens on whole activations"
     assert all(view.strip.images[k] is not None for k in ("conv1", "conv2", "pool", "dense")), "drawn at once, not at the next reading"
     reading = _draw_and_settle(qtbot, w, loop())
@@ -188,13 +188,13 @@ def test_open_views_get_the_activations_they_need_from_the_child(qtbot, process_
         assert view.strip.images[key] is not None and view.strip.grids[key] == shape, f"the strip's {key} from its colours"
     assert view.strip.images["dense"] is not None
     view.select("conv2", 3)  # conv2's step-through needs both layers: the reading on screen is completed at once
-    assert w.worker.keep_activations == {"conv1", "conv2"}
+    assert w.session.keep == {"conv1", "conv2"}
     assert view._why_not("conv2") is None
     np.testing.assert_array_equal(view.panels["conv2"].data["out"], w.predictor.predict(reading.tensor).activations["conv2"])
     reading = _draw_and_settle(qtbot, w, vertical_stroke())
     assert set(reading.prediction.activations) == {"conv1", "conv2"}
     view.close()
-    assert w.worker.keep_activations == frozenset() and w.worker.extra_mosaics == frozenset()
+    assert w.session.keep == frozenset() and w.session.mosaics == frozenset()
     reading = _draw_and_settle(qtbot, w, loop())
     assert set(reading.prepared) == {"conv1", "conv2"}, "closed: the child lays out only the window's maps"
 
@@ -231,14 +231,14 @@ def test_the_child_reads_dense_networks_too(bundled_predictor):
     try:
         process.set_weights(numpy_weights(dense))
         _wait_ready(process)
-        remote, local = process.read(1, loop()), read_drawing(1, loop(), dense)
+        remote, local = process.read(ReadRequest(1, loop())), read_drawing(1, loop(), dense)
         assert_f32_close(remote.prediction.probabilities, local.prediction.probabilities)
         assert remote.prepared == {}, "no conv maps to colour"
         process.set_weights(numpy_weights(bundled_predictor))  # and a CNN compared with a Dense network
         _wait_ready(process)
-        process.set_compare(numpy_weights(dense))
-        both = process.read(2, loop())
-        assert_f32_close(both.compare, local.prediction.probabilities)
+        process.set_second(numpy_weights(dense))
+        both = process.read(ReadRequest(2, loop()))
+        assert_f32_close(both.second, local.prediction.probabilities)
         assert both.prediction.digit == 0
     finally:
         process.close()
@@ -265,9 +265,9 @@ class _CountingColouring(MapColouring):
 
     calls: list[int] = []
 
-    def __call__(self, reading, extra=frozenset()):
+    def __call__(self, reading, mosaics=frozenset()):
         _CountingColouring.calls.append(id(self))
-        return super().__call__(reading, extra)
+        return super().__call__(reading, mosaics)
 
 
 def test_the_child_reads_once_before_it_says_ready_on_a_copy_of_the_hook(bundled_predictor):
@@ -277,7 +277,7 @@ def test_the_child_reads_once_before_it_says_ready_on_a_copy_of_the_hook(bundled
     import multiprocessing as mp
     import threading
 
-    from digitscope.app.reading import serve
+    from digitscope.app.reading import Ready, SetWeights, Stop, serve
 
     hook = _CountingColouring({"conv1": 8, "conv2": 8})
     scales = {name: vars(scale).copy() for name, scale in hook.scales.items()}
@@ -285,16 +285,16 @@ def test_the_child_reads_once_before_it_says_ready_on_a_copy_of_the_hook(bundled
     parent, child = mp.Pipe()
     thread = threading.Thread(target=serve, args=(child, hook), daemon=True)
     thread.start()
-    parent.send(("weights", 1, bundled_predictor.weights, bundled_predictor.verdict))
+    parent.send(SetWeights(1, bundled_predictor.weights, bundled_predictor.verdict))
     assert parent.poll(30), "no answer to the weights"
-    assert parent.recv() == ("ready", 1)
+    assert parent.recv() == Ready(1)
     assert len(_CountingColouring.calls) == 1 and _CountingColouring.calls[0] != id(hook)
     assert {name: vars(scale) for name, scale in hook.scales.items()} == scales
-    parent.send(("read", 1, vertical_stroke(), False, None, frozenset()))
+    parent.send(ReadRequest(1, vertical_stroke()))
     assert parent.poll(30)
-    kind, reading = parent.recv()
-    assert kind == "reading" and reading.prediction is not None and _CountingColouring.calls[-1] == id(hook)
-    parent.send(("stop",))
+    reading = parent.recv()
+    assert reading.prediction is not None and _CountingColouring.calls[-1] == id(hook)
+    parent.send(Stop())
     thread.join(5)
 
 
@@ -313,11 +313,11 @@ def test_the_child_judges_with_the_verdict_it_is_sent(bundled_predictor):
     process = ReadingProcess()
     try:
         process.set_weights(bundled_predictor.weights, bundled_predictor.verdict)
-        h = process.read(1, letter_h(), timeout=60)
-        s7 = process.read(2, seven(), timeout=10)
+        h = process.read(ReadRequest(1, letter_h()), timeout=60)
+        s7 = process.read(ReadRequest(2, seven()), timeout=10)
         assert h.prediction.is_digit is False and s7.prediction.is_digit is True
         assert h.prediction.digit_score == pytest.approx(bundled_predictor.predict(h.tensor).digit_score, rel=1e-5, abs=1e-5)
         process.set_weights(bundled_predictor.weights)  # no verdict: none said
-        assert process.read(3, letter_h(), timeout=60).prediction.is_digit is None
+        assert process.read(ReadRequest(3, letter_h()), timeout=60).prediction.is_digit is None
     finally:
         process.close()

@@ -45,7 +45,7 @@ def test_saliency_overlays_the_strokes_and_follows_the_drawing(qtbot, settings, 
     w.canvas.undo_stack.redo()
     qtbot.waitUntil(lambda: w.canvas.overlay is not None, timeout=10000)
     w.saliency_action.trigger()
-    assert w.canvas.overlay is None and not w.worker.saliency
+    assert w.canvas.overlay is None and not w.session.saliency
     w.close()
 
 
@@ -54,7 +54,7 @@ def test_the_choice_is_remembered(qtbot, settings, open_window):
     w.set_saliency(True)
     w.close()
     again = open_window(settings)
-    assert again.saliency_action.isChecked() and again.worker.saliency
+    assert again.saliency_action.isChecked() and again.session.saliency
     again.close()
 
 
