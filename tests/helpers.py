@@ -76,10 +76,18 @@ def run_cli_bounded(*args: str | Path, address_space: int, env: dict[str, str] |
     (exit status, stdout, stderr, peak resident memory in bytes, -1 if it died unmeasured)."""
     code = (
         "import resource, sys\n"
+        # the peak of this process's own memory: ru_maxrss survives exec, so a child of a big
+        # pytest process would report pytest's size; /proc's VmHWM belongs to the new image
+        "def _peak_kb():\n"
+        "    try:\n"
+        "        with open('/proc/self/status') as fh:\n"
+        "            return int(next(l for l in fh if l.startswith('VmHWM:')).split()[1])\n"
+        "    except (OSError, StopIteration, ValueError):\n"
+        "        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         f"resource.setrlimit(resource.RLIMIT_AS, ({address_space}, {address_space}))\n"
         "from digitscope.__main__ import main\n"
         "try:\n    status = main(sys.argv[1:])\n"
-        "finally:\n    print(f'maxrss_kb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}', file=sys.stderr)\n"
+        "finally:\n    print(f'maxrss_kb={_peak_kb()}', file=sys.stderr)\n"
         "sys.exit(status)\n"
     )
     r = subprocess.run(
