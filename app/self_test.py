@@ -3,7 +3,7 @@
 Each check exercises what a person relies on, in the way the app does it:
 
 1. the bundled model loads;
-2. it reads built-in drawings of all ten digits correctly;
+2. it reads built-in drawings of all ten digits correctly, and its verdict calls them digits;
 3. the main window renders (offscreen), its reading process starts (in a
    packaged app: the executable itself), and a drawing on the canvas is read;
 4. one tiny training run completes through the same child process that
@@ -60,7 +60,14 @@ def _check_digits(ctx: _Context) -> str:
     wrong = [f"{d} read as {int(p.argmax())}" for d, p in zip(drawings, probs) if int(p.argmax()) != d]
     if wrong:
         raise CheckFailed(", ".join(wrong))
-    return f"0-9 all read correctly (lowest confidence {float(probs.max(axis=1).min()):.3f})"
+    tensors = np.stack([drawing_to_tensor(d) for d in drawings.values()])
+    verdicts = ctx.predictor.is_digit(tensors)
+    if verdicts is None:
+        raise CheckFailed(f"the bundled model has no verdict ({ctx.predictor.verdict_note})")
+    doubted = [str(d) for d, ok in zip(drawings, verdicts) if not ok]
+    if doubted:
+        raise CheckFailed("judged no digit: " + ", ".join(doubted))
+    return f"0-9 all read correctly and judged digits (lowest confidence {float(probs.max(axis=1).min()):.3f})"
 
 
 def _wait(app: Any, done: Callable[[], bool], timeout: float, what: str) -> None:

@@ -4,7 +4,8 @@
 
 Writes the PNGs to a temporary folder (odd indices as dark ink on white),
 runs the real command once over all of them (`digitscope predict --json`),
-and prints how many agree with the labels, overall and per polarity.
+and prints how many agree with the labels, overall and per polarity, and how many the
+verdict calls no digit (want ≤ 0.5 %).
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ def main() -> int:
     ok = digits == y
     print(f"digitscope predict on {len(y)} MNIST test PNGs: {ok.sum()} agree ({100 * ok.mean():.2f}%)")
     print(f"  light ink on dark: {100 * ok[0::2].mean():.2f}%   dark ink on light (inverted): {100 * ok[1::2].mean():.2f}%")
+    flagged = np.array([d.get("is_digit") is False for d in docs])
+    print(f"  flagged as no digit: {flagged.sum()} ({100 * flagged.mean():.2f}%); of them misread: {(flagged & ~ok).sum()}")
     print(f"  errors: {sum('error' in d for d in docs)}, exit status {done.returncode}")
     return 0
 

@@ -41,7 +41,7 @@ from digitscope.model.preprocess import drawing_to_tensor
 from digitscope.model.scribbles import KINDS as SCRIBBLE_KINDS
 from digitscope.model.scribbles import scribble_drawings
 from digitscope.model.verdict import Verdict, features, fit
-from digitscope.model.verdict_training import NO_DIGIT_LETTERS, train_verdict, verdict_data
+from digitscope.model.verdict_training import DIGIT_LIKE_LETTERS, NO_DIGIT_LETTERS, train_verdict, verdict_data
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SITES = ("aga", "apb", "art", "gmd", "tos")
@@ -86,12 +86,16 @@ def network_fold(site: str, inputs: dict[str, np.ndarray], args: argparse.Namesp
     if not hasattr(args, "drawings"):
         digits = load_pen_digits(args.data / "unipen-dev.jsonl")
         letters, _, letter_sites = load_pen_letters(args.data / "unipen-letters-dev.jsonl", NO_DIGIT_LETTERS)
-        args.drawings = (digits, letters, letter_sites, as_inputs(load_mnist(args.data / "mnist.npz", download=False).x_train)[..., 0])
-    digits, letters, letter_sites, mnist_x = args.drawings
+        like, _, like_sites = load_pen_letters(args.data / "unipen-letters-dev.jsonl", DIGIT_LIKE_LETTERS) if args.digit_like else ([], [], [])
+        mnist_x = as_inputs(load_mnist(args.data / "mnist.npz", download=False).x_train)[..., 0]
+        args.drawings = (digits, letters, letter_sites, like, like_sites, mnist_x)
+    digits, letters, letter_sites, like, like_sites, mnist_x = args.drawings
     train_digits = digits.select(None, [site]).drawings
     train_letters = [d for d, s in zip(letters, letter_sites) if s != site]
+    train_like = [d for d, s in zip(like, like_sites) if s != site]
     started = time.perf_counter()
-    data = verdict_data(mnist_x, train_digits, train_letters, args.scribbles_network, synth=args.synth, seed=args.seed)
+    data = verdict_data(mnist_x, train_digits, train_letters, args.scribbles_network, synth=args.synth,
+                        digit_like=train_like, seed=args.seed)
     v = train_verdict(data, args.epochs, args.flag_share, args.seed)
     fit_s = time.perf_counter() - started
     if args.save:
@@ -171,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=10, help="the network's training epochs (default: %(default)s)")
     ap.add_argument("--synth", type=int, default=0, help="synthesised regional digits the network also learns from")
     ap.add_argument("--scribbles-network", type=int, default=6000, help="scribbles the network learns from (default: %(default)s)")
+    ap.add_argument("--digit-like", action="store_true", help="the network also learns from letters that can pass for digits, on the digit side")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--save", type=Path, help="a folder to save each fold's network verdict in (SITE.json)")
     ap.add_argument("--sites", type=lambda s: s.split(","), default=list(SITES), help="the folds to run (default: all five)")

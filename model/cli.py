@@ -122,6 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--epochs", type=_int_between(1, 1000), default=10, help="default: %(default)s")
     v.add_argument("--scribbles", type=_int_between(0, 1_000_000), default=6000, metavar="N", help="generated scribbles and shapes to learn from (default: %(default)s)")
     v.add_argument("--synth", type=_int_between(0, 1_000_000), default=0, metavar="N", help="also learn from N synthesised digits in regional variants (default: %(default)s)")
+    v.add_argument(
+        "--digit-like", action="store_true",
+        help="also learn from the letters that can pass for digits (O, S, q...), as drawings that may be digits",
+    )
     v.add_argument("--flag-share", type=_fraction, default=0.005, help="share of held-out digits the threshold may flag (default: %(default)s)")
     v.add_argument("--seed", type=_int_between(0, 2**32 - 1), default=0, help="default: %(default)s")
     v.add_argument("--limit", type=_int_between(1), metavar="N", help="use only the first N MNIST training images (quick runs)")
@@ -302,7 +306,7 @@ def cmd_verdict(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> i
     from .mnist import as_inputs, load_mnist
     from .pen_data import load_pen_digits, load_pen_letters
     from .verdict_training import (
-        NO_DIGIT_LETTERS, check_verdict_target, flagged_shares, render_varied, train_verdict, verdict_data, write_verdict,
+        DIGIT_LIKE_LETTERS, NO_DIGIT_LETTERS, check_verdict_target, flagged_shares, render_varied, train_verdict, verdict_data, write_verdict,
     )
 
     limit_blas_threads()
@@ -310,11 +314,14 @@ def cmd_verdict(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> i
     mnist = load_mnist(args.mnist)
     pen = load_pen_digits(args.pen_data)
     letters, _, letter_sites = load_pen_letters(args.letters, NO_DIGIT_LETTERS)
+    like, _, like_sites = load_pen_letters(args.letters, DIGIT_LIKE_LETTERS) if args.digit_like else ([], [], [])
     left_out = [args.leave_out_site] if args.leave_out_site else []
     trained = pen.select(None, left_out)
-    train_letters = [d for d, s in zip(letters, letter_sites) if s not in left_out]
-    data = verdict_data(as_inputs(mnist.x_train[: args.limit])[..., 0], trained.drawings, train_letters, args.scribbles,
-                        synth=args.synth, seed=args.seed)
+    data = verdict_data(
+        as_inputs(mnist.x_train[: args.limit])[..., 0], trained.drawings,
+        [d for d, s in zip(letters, letter_sites) if s not in left_out], args.scribbles, synth=args.synth,
+        digit_like=[d for d, s in zip(like, like_sites) if s not in left_out], seed=args.seed,
+    )
     print(f"digitscope verdict: training on {data.info['trained_on']}", file=sys.stderr, flush=True)
     verdict = train_verdict(
         data, args.epochs, args.flag_share, args.seed,

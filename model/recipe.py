@@ -1,12 +1,15 @@
-"""The bundled model's recipe, in one place: the ``digitscope train`` arguments of its two steps.
+"""The bundled model's recipe, in one place: the ``digitscope`` arguments of its three steps.
 
 1. **Base**: the CNN from scratch on MNIST alone (drawn-style augmentation).
 2. **Fine-tune** the base on MNIST, pen drawings (each rendered as drawn and varied as
    other writers would) and synthesised regional variants of each digit.
+3. **Verdict** (``digitscope verdict``): the "is it a digit?" network, trained on MNIST,
+   pen digits and synthesised ones against no-digit letters and scribbles, saved in the
+   model's metadata.
 
-``benchmarks/leave_one_site_out.py`` measures exactly this recipe with one pen
-site left out of step 2, for each site; ``packaging/train_model.py`` runs both
-steps on all sites to make ``assets/digitscope-cnn.keras``.
+``benchmarks/leave_one_site_out.py`` measures steps 1–2 with one pen site left out of
+step 2, for each site, and ``benchmarks/not_a_digit.py`` step 3 the same way;
+``packaging/train_model.py`` runs the steps on all sites to make ``assets/digitscope-cnn.keras``.
 """
 
 from __future__ import annotations
@@ -28,3 +31,11 @@ def fine_tune_argv(mnist: str, base: str, pen_data: str, output: str, leave_out_
     if leave_out_site:
         argv += ["--leave-out-site", leave_out_site]
     return [*argv, "--output", output]
+
+VERDICT_ARGS = ["--epochs", "10", "--synth", "20000"]
+
+
+def verdict_argv(mnist: str, model: str, pen_data: str, letters: str, leave_out_site: str | None = None) -> list[str]:
+    """``digitscope verdict`` arguments of step 3."""
+    argv = ["verdict", "--model", model, "--mnist", mnist, "--pen-data", pen_data, "--letters", letters, *VERDICT_ARGS]
+    return [*argv, "--leave-out-site", leave_out_site] if leave_out_site else argv

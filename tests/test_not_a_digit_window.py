@@ -27,7 +27,7 @@ H = [line((80, 50), (80, 230)), line((200, 50), (200, 230)), line((80, 140), (20
 FOUR_L = line((120, 40), (80, 160), 15) + line((80, 160), (210, 160), 15)[1:]
 FOUR_DOWN = line((170, 60), (170, 240), 20)
 #: How far the vertical stroke has gone when the drawing, an L with a short tick, is no digit.
-FOUR_TICK = 6
+FOUR_TICK = 4
 
 
 def rgb(brush) -> tuple[int, int, int]:

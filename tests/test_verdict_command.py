@@ -22,7 +22,7 @@ def pen_files(tmp_path):
                 fh.write(json.dumps({**drawing.to_json(), "label": digit, "site": site}) + "\n")
     with letters.open("w") as fh:
         for site in ("s1", "s2"):
-            for label, drawing in (("H", letter_h()), ("x", letter_x()), ("O", letter_x())):  # O: ambiguous, left out
+            for label, drawing in (("H", letter_h()), ("x", letter_x()), ("O", letter_x())):  # O: may be a 0
                 fh.write(json.dumps({**drawing.to_json(), "label": label, "site": site}) + "\n")
     return digits, letters
 
@@ -40,7 +40,7 @@ def test_verdict_command_writes_a_verdict_the_model_then_reads_with(tiny_mnist, 
 
     before = json.loads(metadata_path(model_copy).read_text())
     argv = ["verdict", "--model", str(model_copy), "--mnist", str(tiny_mnist), "--pen-data", str(pen_files[0]),
-            "--letters", str(pen_files[1]), "--leave-out-site", "s2", "--epochs", "1", "--scribbles", "40", "--json"]
+            "--letters", str(pen_files[1]), "--leave-out-site", "s2", "--epochs", "1", "--scribbles", "40", "--digit-like", "--json"]
     assert main(argv) == 0
     doc = json.loads(capsys.readouterr().out)
     assert set(doc["flagged"]) == {"mnist test", "mnist", "pen digits", "left-out digits", "left-out letters"}
@@ -48,7 +48,8 @@ def test_verdict_command_writes_a_verdict_the_model_then_reads_with(tiny_mnist, 
     assert {k: v for k, v in meta.items() if k != "verdict"} == {k: v for k, v in before.items() if k != "verdict"}
     v = meta["verdict"]
     assert v["kind"] == "network" and v["threshold"] == doc["threshold"] and v["info"]["left_out"] == "s2"
-    assert v["info"]["trained_on"]["letters"] == 2 * 2  # s1's H and x, twice each (as drawn, varied); never the O
+    assert v["info"]["trained_on"]["letters"] == 2 * 2  # s1's H and x, twice each (as drawn, varied)
+    assert v["info"]["trained_on"]["digit-like letters"] == 2  # s1's O, on the digit side
     assert "verdict --model" in v["info"]["command"]
     p = load_predictor(model_copy)
     assert p.verdict_note == "its own" and p.verdict.threshold == doc["threshold"]
