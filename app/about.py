@@ -38,7 +38,11 @@ def about_text(predictor: Any) -> str:
                 lines.append(f"{label}: {html.escape(str(meta[key]))}<br>")
         lines.append("</p>")
         # is the drawing a digit at all? what judges it, and where that comes from
-        lines.append("<p><b>Is it a digit at all?</b><br>" + "<br>".join(html.escape(line, quote=False) for line in verdict_lines(predictor)) + "</p>")
+        lines.append(
+            "<p><b>Is it a digit at all?</b><br>"
+            + "<br>".join(html.escape(line, quote=False) for line in verdict_lines(predictor))
+            + "</p>"
+        )
     else:
         lines.append("<p>No model loaded yet.</p>")
     lines.append(

@@ -142,7 +142,7 @@ class DrawingCanvas(QWidget):
         if pen_width is not None:
             self.pen_width = pen_width
         if image is not _KEEP:
-            self._image = image  # type: ignore[assignment]
+            self._image = image  # type: ignore[assignment]  # a CanvasImage or None once _KEEP is ruled out
         self._invalidate()
         self.changed.emit()
 
@@ -176,7 +176,7 @@ class DrawingCanvas(QWidget):
         self.set_overlay(image, (x0 + tx * unit, y0 + ty * unit, tw * unit, th * unit))
 
     def _overlay_target(self) -> QRectF:
-        _, (x, y, w, h) = self._overlay  # type: ignore[misc]
+        _, (x, y, w, h) = self._overlay  # type: ignore[misc]  # callers check that an overlay is set
         return QRectF(self.to_widget(x, y), self.to_widget(x + w, y + h))
 
     @property
@@ -202,7 +202,7 @@ class DrawingCanvas(QWidget):
 
     # ------------------------------------------------------------------ input
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt naming)
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.RightButton or (
             event.button() == Qt.MouseButton.LeftButton and self.eraser_mode
         ):
@@ -217,7 +217,7 @@ class DrawingCanvas(QWidget):
             self.changed.emit()
         event.accept()
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self._erasing:
             self._erase_at(event.position())
         elif self._current is not None:
@@ -235,7 +235,7 @@ class DrawingCanvas(QWidget):
                 self.changed.emit()
         event.accept()
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._erasing:
             self._erasing = False
         elif self._current is not None:
@@ -254,7 +254,7 @@ class DrawingCanvas(QWidget):
 
     # ------------------------------------------------------------------ painting
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+    def resizeEvent(self, event: QResizeEvent) -> None:
         self._cache = None
         if self._current:
             self._current_px = self._widget_points(self._current)
@@ -283,7 +283,7 @@ class DrawingCanvas(QWidget):
         painter.end()
         return pixmap
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+    def paintEvent(self, event: QPaintEvent) -> None:
         if self._cache is None:
             self._cache = self._render_cache()
         painter = QPainter(self)
@@ -310,7 +310,7 @@ class DrawingCanvas(QWidget):
         painter.end()
 
     def _draw_image(self, painter: QPainter, target: QRectF) -> None:
-        img = self._image.qimage  # type: ignore[union-attr]
+        img = self._image.qimage  # type: ignore[union-attr]  # callers check that an image is loaded
         k = min(target.width() / img.width(), target.height() / img.height())
         w, h = img.width() * k, img.height() * k
         painter.drawImage(QRectF(target.center().x() - w / 2, target.center().y() - h / 2, w, h), img)

@@ -54,7 +54,9 @@ class FileActions:
 
     def save_drawing_dialog(self) -> None:
         if self.canvas.image_loaded():
-            QMessageBox.information(self.window, "Nothing to save", "An opened image has no strokes to save; use File → Export canvas as PNG.")
+            QMessageBox.information(
+                self.window, "Nothing to save", "An opened image has no strokes to save; use File → Export canvas as PNG."
+            )
             return
         path, _ = QFileDialog.getSaveFileName(self.window, "Save drawing", str(Path(self.last_dir()) / "digit.json"), DRAWING_FILTER)
         if path:

@@ -57,15 +57,15 @@ class _Gather(QObject):
 
         x = y = None
         if self.drawings_root is not None:
-            try:  # unreadable drawings are skipped; whatever else goes wrong must not stop the table
+            try:
                 x, y = held_out_inputs(self.drawings_root)
-            except Exception:
+            except Exception:  # noqa: BLE001 (unreadable drawings are skipped; whatever else goes wrong must not stop the table)
                 x = y = None
         rows: list[tuple[Path, str, Any]] = []
         for path, label in self.models:
             try:
                 rows.append((path, label, summarise(path, x, y)))
-            except Exception as exc:  # a damaged model is a row with its reason, not a failed dialog
+            except Exception as exc:  # noqa: BLE001 (a damaged model is a row with its reason, not a failed dialog)
                 rows.append((path, label, f"cannot be read: {exc}"))
         self.done.emit(rows, 0 if y is None else int(len(y)), self.generation)
 
@@ -196,7 +196,7 @@ class ModelComparisonDialog(QDialog):
             thread.quit()
             thread.wait()
 
-    def closeEvent(self, event: Any) -> None:  # noqa: N802
+    def closeEvent(self, event: Any) -> None:
         self.wait()
         super().closeEvent(event)
 

@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +33,7 @@ from .mosaic import ColourScale, dense_mosaic, index_mosaic, pool_mosaic
 
 
 #: What is read: the canvas's strokes, or an opened image's grey pixels (``DrawingCanvas.source()``).
-Readable = Union[Drawing, np.ndarray]
+Readable = Drawing | np.ndarray
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def read_drawing(seq: int, source: Drawing | np.ndarray, predictor: Any, salienc
         return Reading(seq, None, None, error=str(exc))
     try:
         prediction = predictor.predict(tensor) if predictor is not None else None
-    except Exception as exc:  # a model that fails on this input must not stop the reading
+    except Exception as exc:  # noqa: BLE001 (a model that fails on this input must not stop the reading)
         return Reading(seq, tensor, None, error=f"the model failed: {exc}")
     reading = Reading(seq, tensor, prediction, placement=placement)
     weights = getattr(predictor, "weights", None)
@@ -140,7 +140,7 @@ def prepare_reading(reading: Reading, prepare: Any, mosaics: frozenset[str] = fr
     if prepare is not None and reading.prediction is not None:
         try:
             reading.prepared = prepare(reading, mosaics)
-        except Exception:  # the views can lay out the maps themselves
+        except Exception:  # noqa: BLE001 (the views can lay out the maps themselves)
             reading.prepared = None
     return reading
 
@@ -181,11 +181,13 @@ class Reader:
 
     def read(self, request: ReadRequest, trim: bool = True) -> Reading:
         """The reading of ``request`` (activations trimmed to ``request.keep`` with ``trim``)."""
-        reading = prepare_reading(read_drawing(request.seq, request.drawing, self.predictor, request.saliency), self.prepare, request.mosaics)
+        reading = prepare_reading(
+            read_drawing(request.seq, request.drawing, self.predictor, request.saliency), self.prepare, request.mosaics
+        )
         if self.second is not None and reading.prediction is not None:
             try:
                 reading.second = self.second.predict(reading.tensor).probabilities
-            except Exception:  # the second model failing must not stop the readings
+            except Exception:  # noqa: BLE001 (the second model failing must not stop the readings)
                 reading.second = None
         if trim and request.keep is not None and reading.prediction is not None:
             trim_activations(reading, request.keep)
@@ -291,8 +293,8 @@ class ReadingProcess:
     def _send_quietly(self, message: Any) -> None:
         try:
             self._conn.send(message)
-        except Exception:  # a dead child or a closed connection:
-            pass  # the next read or ready() reports it
+        except Exception:  # noqa: BLE001 (a dead child or a closed connection: the next read or ready() reports it)
+            pass
 
     def _join_sender(self) -> None:
         if self._sender is not None:
@@ -409,7 +411,7 @@ def serve(conn: Any, prepare: Any) -> None:
             reader.predictor = _numpy_predictor(message.weights, message.verdict)
             try:
                 warm_up(reader.predictor, prepare)
-            except Exception:  # only a head start: reading works without it
+            except Exception:  # noqa: BLE001 (only a head start: reading works without it)
                 pass
             conn.send(Ready(message.generation))
         elif isinstance(message, SetSecond):

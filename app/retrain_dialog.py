@@ -72,7 +72,7 @@ def check_mnist_file(path: Path) -> str | None:
     try:
         with np.load(path) as npz:
             missing = {"x_train", "y_train", "x_test", "y_test"} - set(npz.files)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 (np.load raises many kinds for a file that is not an .npz)
         return f"{path.name} is not an .npz file ({exc})"
     return f"{path.name} lacks {', '.join(sorted(missing))}" if missing else None
 
@@ -82,7 +82,9 @@ class RetrainDialog(QDialog):
 
     kept = Signal(Path)
 
-    def __init__(self, settings: QSettings, store: DrawingStore, current_model: Path | None, models_dir: Path, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, settings: QSettings, store: DrawingStore, current_model: Path | None, models_dir: Path, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Retrain the model")
         self.settings, self.store, self.current_model, self.models_dir = settings, store, current_model, models_dir
@@ -95,7 +97,9 @@ class RetrainDialog(QDialog):
         self.skipped_note = ""
         self.verdict_note = ""
         self._y_ranges = {}
-        self.history: dict[str, list[tuple[float, float]]] = {k: [] for k in ("loss", "accuracy", "val_loss", "val_accuracy", "batch_loss", "batch_accuracy")}
+        self.history: dict[str, list[tuple[float, float]]] = {
+            k: [] for k in ("loss", "accuracy", "val_loss", "val_accuracy", "batch_loss", "batch_accuracy")
+        }
 
         layout = QHBoxLayout(self)
         layout.addWidget(self._settings_panel())
@@ -506,7 +510,12 @@ class RetrainDialog(QDialog):
     def _fit_y(self, kind: str) -> None:
         """Keep the y axis still unless the data leave it: redrawing pyqtgraph's axes costs
         tens of ms, far more than the curves."""
-        values = [y for key, points in self.history.items() if key.endswith(kind) and (kind == "accuracy" or not key.endswith("accuracy")) for _, y in points]
+        values = [
+            y
+            for key, points in self.history.items()
+            if key.endswith(kind) and (kind == "accuracy" or not key.endswith("accuracy"))
+            for _, y in points
+        ]
         if not values:
             return
         if kind == "loss":
@@ -548,7 +557,9 @@ class RetrainDialog(QDialog):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 share = confusion[r, c] / peak
                 colour = QColor(theme.BLUE if r == c else theme.RED)
-                colour.setAlpha(int(30 + 200 * share) if r == c else int(min(230, 40 + 4000 * confusion[r, c] / max(1, confusion[r].sum()))))
+                colour.setAlpha(
+                    int(30 + 200 * share) if r == c else int(min(230, 40 + 4000 * confusion[r, c] / max(1, confusion[r].sum())))
+                )
                 if confusion[r, c]:
                     item.setBackground(colour)
                 self.confusion.setItem(r, c, item)
@@ -557,7 +568,8 @@ class RetrainDialog(QDialog):
         if status == "done" and self.run is not None and self.run.saved is not None:
             self.candidate = self.run.saved
             self.status.setText(
-                f"Done in {_duration(time.monotonic() - self.started)}.{self.skipped_note} {self.verdict_note}Keep the new model, or discard it?"
+                f"Done in {_duration(time.monotonic() - self.started)}.{self.skipped_note} {self.verdict_note}"
+                "Keep the new model, or discard it?"
             )
             self._set_state("review")
             self._refresh_comparison()
@@ -629,7 +641,7 @@ class RetrainDialog(QDialog):
             self.run.wait(ms)
         self._drop_candidate(getattr(self, "output", None))
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self.busy():
             answer = QMessageBox.question(self, "Training is running", "Stop training and close?")
             if answer != QMessageBox.StandardButton.Yes:

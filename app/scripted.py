@@ -52,7 +52,7 @@ def open_ready_window(
         return False
 
     wait_until(app, reading_in_process, deadline - time.monotonic(), "the reading process to start")
-    return app, window  # type: ignore[return-value]
+    return app, window  # type: ignore[return-value]  # QApplication.instance() is typed as QCoreApplication
 
 
 def wait_until(app: QApplication, done: Callable[[], bool], timeout: float, what: str) -> None:

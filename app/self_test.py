@@ -181,7 +181,11 @@ def run_self_test(out: TextIO | None = None, checks: list[str] | None = None) ->
     app.setApplicationName("Digitscope")
     from .. import __version__
 
-    print(f"Digitscope {__version__} self-test ({'packaged' if getattr(sys, 'frozen', False) else 'Python'}: {sys.executable})", file=out, flush=True)
+    print(
+        f"Digitscope {__version__} self-test ({'packaged' if getattr(sys, 'frozen', False) else 'Python'}: {sys.executable})",
+        file=out,
+        flush=True,
+    )
     failed = []
     with tempfile.TemporaryDirectory(prefix="digitscope-self-test-") as tmp:
         ctx = _Context(Path(tmp))

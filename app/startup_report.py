@@ -34,7 +34,7 @@ class _FirstPaint(QObject):
         self.window = window
         self.done = False
 
-    def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802 (Qt naming)
+    def eventFilter(self, obj: Any, event: Any) -> bool:
         if not self.done and event.type() == QEvent.Type.Paint and obj is self.window:
             self.done = True
             _emit("shown", tensorflow_imported="tensorflow" in sys.modules)

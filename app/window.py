@@ -386,11 +386,11 @@ class MainWindow(QMainWindow):
         """Put an image on the canvas (False, with a message, if it cannot be read)."""
         return self.files.open_image(path)
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if self.files.dropped_path(event) is not None:
             event.acceptProposedAction()
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+    def dropEvent(self, event: QDropEvent) -> None:
         self.files.open_dropped(event)
 
     # ------------------------------------------------------------------ models
@@ -466,7 +466,11 @@ class MainWindow(QMainWindow):
         self.canvas.clear()
         self._update_drawings_count()
         count = self.store.counts()[digit]
-        self.statusBar().showMessage(f"Added to My drawings as a {digit} ({count} {DIGIT_NAMES[digit]}{'s' if count != 1 else ''}). Undo brings it back to the canvas.", 5000)
+        self.statusBar().showMessage(
+            f"Added to My drawings as a {digit} ({count} {DIGIT_NAMES[digit]}{'s' if count != 1 else ''})."
+            " Undo brings it back to the canvas.",
+            5000,
+        )
         if self.drawings_dialog is not None:
             self.drawings_dialog.refresh()
         return path
@@ -534,7 +538,7 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1180, 860)
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self.retrain_dialog is not None and self.retrain_dialog.busy():
             answer = QMessageBox.question(self, "Training is running", "A retraining run is under way. Stop it and quit?")
             if answer != QMessageBox.StandardButton.Yes:

@@ -43,7 +43,7 @@ class _OneShot(QObject):
     def run(self) -> None:
         try:
             value = self.fn()
-        except Exception as exc:  # any failure is reported, never raised into Qt
+        except Exception as exc:  # noqa: BLE001 (any failure is reported, never raised into Qt)
             self.failed.emit(self.label, str(exc))
         else:
             self.result.emit(value)

@@ -173,7 +173,9 @@ def cpu_steal() -> tuple[int, int]:
 def measure(app: QApplication, design: str, digits: list, interval_ms: int, settings_dir: Path) -> tuple[np.ndarray, float, np.ndarray]:
     """(latencies to the views updated, ms; the longest stall, ms; latencies to the windows painted, ms)."""
     naive = design == "naive"
-    app, window = open_ready_window(settings_dir / f"{design}.ini", reading_process=design in ("process", "saliency", "compare", "pipeline"))
+    app, window = open_ready_window(
+        settings_dir / f"{design}.ini", reading_process=design in ("process", "saliency", "compare", "pipeline")
+    )
     if design == "saliency":
         window.set_saliency(True)
     if design == "compare":  # a second model's bars (the bundled model again: same cost as any CNN)

@@ -30,11 +30,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gui_latency import Driver, strokes_for  # noqa: E402
+from gui_latency import Driver, strokes_for
 
-from digitscope.app.scripted import open_ready_window  # noqa: E402
-from digitscope.model.drawing import Drawing  # noqa: E402
-from digitscope.model.my_drawings import DrawingStore  # noqa: E402
+from digitscope.app.scripted import open_ready_window
+from digitscope.model.drawing import Drawing
+from digitscope.model.my_drawings import DrawingStore
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -111,12 +111,17 @@ def main() -> int:
         run_seconds: list[float] = []
         dialog.run.finished.connect(lambda *_: run_seconds.append(time.monotonic() - started))
         def log(event: dict) -> None:
-            if event.get("event") in ("start", "epoch", "evaluated", "saved", "error") or event.get("event") == "batch" and event["batch"] % 50 == 0:
+            if (
+                event.get("event") in ("start", "epoch", "evaluated", "saved", "error")
+                or (event.get("event") == "batch" and event["batch"] % 50 == 0)
+            ):
                 print(f"  {time.monotonic() - started:5.1f} s  {event.get('event')} {event.get('batch', '')}", file=sys.stderr, flush=True)
 
         dialog.run.event.connect(log)
         first_batch: list[float] = []
-        dialog.run.event.connect(lambda e: first_batch.append(time.monotonic() - started) if e.get("event") == "batch" and not first_batch else None)
+        dialog.run.event.connect(
+            lambda e: first_batch.append(time.monotonic() - started) if e.get("event") == "batch" and not first_batch else None
+        )
 
         # keep drawing for as long as the run lasts
         driver = LoopingDriver(app, window, digits, 4, stop_when=lambda: bool(outcome))
@@ -143,9 +148,13 @@ def main() -> int:
     print(f"fine-tune {args.layers} layers of the bundled model, {args.epochs} epoch(s), MNIST + {args.drawings} of my drawings,"
           f" started from Model → Retrain…")
     print(f"run, app idle:            {'done' if idle_status == 'review' else 'FAILED'} in {idle[0]:.1f} s (start to Keep/Discard)")
-    print(f"run, drawing throughout:  {status} in {run_seconds[0]:.1f} s (first batch after {first_batch[0] if first_batch else float('nan'):.1f} s)"
-          + (f": {message}" if message else ""))
-    print(f"opening Model → Retrain…: {opening_ms:.0f} ms to build the dialog, then its first paint {first_paint_ms:.0f} ms (before Train is clicked)")
+    print(
+        f"run, drawing throughout:  {status} in {run_seconds[0]:.1f} s"
+        f" (first batch after {first_batch[0] if first_batch else float('nan'):.1f} s)"
+        + (f": {message}" if message else "")
+    )
+    print(f"opening Model → Retrain…: {opening_ms:.0f} ms to build the dialog,"
+          f" then its first paint {first_paint_ms:.0f} ms (before Train is clicked)")
     print(summary("drawing, no training", *baseline))
     print(summary("drawing while training", *training))
     print(f"targets: run ≤ 60 s ({'met' if idle[0] <= 60 and idle_status == 'review' else 'MISSED'}),"

@@ -108,7 +108,8 @@ def malformed_requests(n: int, valid: bytes, seed: int = 0) -> list[bytes]:
         return bytes(data)
 
     kinds = [
-        lambda: post(bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 2000))), rng.choice(["application/json", "image/png", "application/octet-stream"])),
+        lambda: post(bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 2000))),
+                     rng.choice(["application/json", "image/png", "application/octet-stream"])),
         lambda: post(valid[: rng.randint(0, len(valid) - 1)]),
         lambda: post(valid.replace(b"[", b"{", rng.randint(1, 5))),
         lambda: post(json.dumps(rng.choice([[], {}, 0, None, "7", {"width": 0, "height": 1, "pen_width": 1, "strokes": []},
@@ -243,7 +244,8 @@ def main() -> int:
         if args.slow:
             ended, still_open = slow_clients(port, args.slow)
             print(f"slow clients: {args.slow} sending a byte a second; ended by the server after "
-                  f"{ended[0] if ended else float('nan'):.1f}–{ended[-1] if ended else float('nan'):.1f} s; still open after 60 s: {still_open}")
+                  f"{ended[0] if ended else float('nan'):.1f}–{ended[-1] if ended else float('nan'):.1f} s; "
+                  f"still open after 60 s: {still_open}")
         if args.images and os.path.exists(f"/proc/{proc.pid}/status"):
             growth, seconds, statuses = large_images(proc, port, args.images)
             print(f"large images: {args.images} × 4096² RGBA PNG at once: server memory +{growth:.0f} MB (VmHWM), "

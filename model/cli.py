@@ -78,7 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--limit", type=_int_between(1), metavar="N", help="use only the first N training images (quick runs)")
     t.add_argument("--progress", choices=("human", "json"), default="human", help="progress on stderr as text, or JSON lines on stdout")
     t.add_argument("--drawings", metavar="DIR", help="also train on my drawings: DIR/<digit>/*.json drawing files")
-    t.add_argument("--drawings-weight", type=_non_negative_float, default=10.0, help="weight of each drawing vs one MNIST image (default: %(default)s)")
+    t.add_argument(
+        "--drawings-weight", type=_non_negative_float, default=10.0, help="weight of each drawing vs one MNIST image (default: %(default)s)"
+    )
     t.add_argument(
         "--drawings-holdout", type=_fraction, default=0.2,
         help="share of each digit's drawings held out to compare the models on (default: %(default)s)",
@@ -116,17 +118,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     v.add_argument("--model", metavar="FILE", required=True, help="the model file whose metadata gets the verdict")
     v.add_argument("--mnist", metavar="PATH", help="mnist.npz (default: $DIGITSCOPE_MNIST, Keras's cache, download)")
-    v.add_argument("--pen-data", metavar="FILE", required=True, help="pen digits, JSON lines with label and site (e.g. ../shared/data/unipen-dev.jsonl)")
-    v.add_argument("--letters", metavar="FILE", required=True, help="pen letters, same format (e.g. ../shared/data/unipen-letters-dev.jsonl)")
+    v.add_argument(
+        "--pen-data",
+        metavar="FILE",
+        required=True,
+        help="pen digits, JSON lines with label and site (e.g. ../shared/data/unipen-dev.jsonl)",
+    )
+    v.add_argument(
+        "--letters", metavar="FILE", required=True, help="pen letters, same format (e.g. ../shared/data/unipen-letters-dev.jsonl)"
+    )
     v.add_argument("--leave-out-site", metavar="SITE", help="train without this site's drawings and score the verdict on them")
     v.add_argument("--epochs", type=_int_between(1, 1000), default=10, help="default: %(default)s")
-    v.add_argument("--scribbles", type=_int_between(0, 1_000_000), default=6000, metavar="N", help="generated scribbles and shapes to learn from (default: %(default)s)")
-    v.add_argument("--synth", type=_int_between(0, 1_000_000), default=0, metavar="N", help="also learn from N synthesised digits in regional variants (default: %(default)s)")
+    v.add_argument(
+        "--scribbles",
+        type=_int_between(0, 1_000_000),
+        default=6000,
+        metavar="N",
+        help="generated scribbles and shapes to learn from (default: %(default)s)",
+    )
+    v.add_argument(
+        "--synth",
+        type=_int_between(0, 1_000_000),
+        default=0,
+        metavar="N",
+        help="also learn from N synthesised digits in regional variants (default: %(default)s)",
+    )
     v.add_argument(
         "--digit-like", action="store_true",
         help="also learn from the letters that can pass for digits (O, S, q...), as drawings that may be digits",
     )
-    v.add_argument("--flag-share", type=_fraction, default=0.005, help="share of held-out digits the threshold may flag (default: %(default)s)")
+    v.add_argument(
+        "--flag-share", type=_fraction, default=0.005, help="share of held-out digits the threshold may flag (default: %(default)s)"
+    )
     v.add_argument("--seed", type=_int_between(0, 2**32 - 1), default=0, help="default: %(default)s")
     v.add_argument("--limit", type=_int_between(1), metavar="N", help="use only the first N MNIST training images (quick runs)")
     v.add_argument("--json", action="store_true", help="print the verdict's figures as JSON")
@@ -306,7 +329,14 @@ def cmd_verdict(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> i
     from .mnist import as_inputs, load_mnist
     from .pen_data import load_pen_digits, load_pen_letters
     from .verdict_training import (
-        DIGIT_LIKE_LETTERS, NO_DIGIT_LETTERS, check_verdict_target, flagged_shares, render_varied, train_verdict, verdict_data, write_verdict,
+        DIGIT_LIKE_LETTERS,
+        NO_DIGIT_LETTERS,
+        check_verdict_target,
+        flagged_shares,
+        render_varied,
+        train_verdict,
+        verdict_data,
+        write_verdict,
     )
 
     limit_blas_threads()

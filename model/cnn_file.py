@@ -185,7 +185,9 @@ def _list_arrays(p: Path, weights: bytes) -> dict[str, Shape]:
                     raise ModelFileError(f"{p}: its weights file holds a {type(obj).__name__} ({name}), not an array")
                 parts = name.split("/")
                 if len(parts) < 2 or parts[-2] != "vars" or not parts[-1].isdigit():
-                    raise ModelFileError(f"{p}: its weights are not laid out as Keras writes them ({name} is an array outside a vars group)")
+                    raise ModelFileError(
+                        f"{p}: its weights are not laid out as Keras writes them ({name} is an array outside a vars group)"
+                    )
                 shape = _check_array(p, name, obj)
                 total += int(np.prod(shape, dtype=object)) * obj.dtype.itemsize
                 if total > MAX_WEIGHTS_BYTES:

@@ -72,7 +72,9 @@ def _chain_seconds(metadata: dict[str, Any]) -> float | None:
     return sum(seconds) if seconds else None
 
 
-def summarise(path: str | Path, drawings: np.ndarray | None = None, labels: np.ndarray | None = None, predictor: Any = None) -> ModelSummary:
+def summarise(
+    path: str | Path, drawings: np.ndarray | None = None, labels: np.ndarray | None = None, predictor: Any = None
+) -> ModelSummary:
     """The comparison row of one model file; ``drawings`` (N, 28, 28) with ``labels`` (N,) are read with it.
 
     Raises ValueError (ModelFileError) when the file cannot be loaded."""

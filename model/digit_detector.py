@@ -80,9 +80,10 @@ class DetectorWeights:
     @classmethod
     def from_keras(cls, model: object) -> DetectorWeights:
         """The weights of a model made by :func:`build_detector`."""
+        # type: ignores: ``model`` is any Keras model (typed object: Keras is imported lazily), whose layers are untyped
         convs = [tuple(layer.get_weights()) for layer in model.layers if type(layer).__name__ == "Conv2D"]  # type: ignore[attr-defined]
         dense = [tuple(layer.get_weights()) for layer in model.layers if type(layer).__name__ == "Dense"]  # type: ignore[attr-defined]
-        return cls(convs, dense)  # type: ignore[arg-type]
+        return cls(convs, dense)  # type: ignore[arg-type]  # tuple(get_weights()) has no fixed length
 
 
 def detector_logits(dw: DetectorWeights, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
@@ -156,7 +157,7 @@ def train_detector(
 
     digit_shares = digit_shares or [1.0] * len(digits)
     other_shares = other_shares or [1.0] * len(others)
-    half = lambda s: [0.5 * x / sum(s) for x in s]  # noqa: E731
+    half = lambda s: [0.5 * x / sum(s) for x in s]  # noqa: E731 (a one-line helper reads better here)
     sources = [*digits, *others]
     x = np.concatenate([np.asarray(s, np.float32).reshape(-1, 28, 28) for s in sources])[..., None]
     y = np.concatenate([np.full(len(s), float(i >= len(digits)), np.float32) for i, s in enumerate(sources)])

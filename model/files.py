@@ -24,7 +24,7 @@ from pathlib import Path
 try:
     import fcntl
 except ImportError:  # Windows: no advisory locks; stale temporary files are told by age alone
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # None stands for the missing module
 
 #: ``.<target>.<8 random>.tmp<suffix>``; the random part also matches ``tempfile``'s, as
 #: earlier versions named them.

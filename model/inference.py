@@ -77,7 +77,7 @@ class CnnWeights:
         for name, shape in KERNEL_SHAPES.items():
             if len(layers[name]) != 2 or tuple(layers[name][0].shape) != shape:
                 return None
-        return cls(layers)  # type: ignore[arg-type]
+        return cls(layers)  # type: ignore[arg-type]  # tuple(get_weights()) has no fixed length: two arrays, checked above
 
 
 class DenseWeights:

@@ -122,7 +122,7 @@ def load_mnist(path: str | os.PathLike[str] | None = None, download: bool = True
         import keras
 
         keras.datasets.mnist.load_data()
-    except Exception as exc:  # network errors come in many types
+    except Exception as exc:  # noqa: BLE001 (network errors come in many types)
         raise MnistUnavailable(
             f"MNIST is not cached ({keras_cache_path()}) and could not be downloaded ({exc}). "
             f"Pass --mnist PATH or set {ENV_VAR} to a local mnist.npz."

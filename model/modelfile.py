@@ -138,7 +138,9 @@ def _check_members(p: Path, members: list[zipfile.ZipInfo]) -> None:
             )
     total = sum(m.file_size for m in members)
     if total > MAX_MODEL_FILE_BYTES:
-        raise ModelFileError(f"{p} unpacks to {format_bytes(total)}: too large for a digit model (at most {format_bytes(MAX_MODEL_FILE_BYTES)})")
+        raise ModelFileError(
+            f"{p} unpacks to {format_bytes(total)}: too large for a digit model (at most {format_bytes(MAX_MODEL_FILE_BYTES)})"
+        )
 
 
 def load_keras_model(path: str | Path, archive: ModelArchive | None = None) -> Any:
@@ -161,7 +163,7 @@ def load_keras_model(path: str | Path, archive: ModelArchive | None = None) -> A
     check_keras_footprint(archive.config, p)
     try:
         model = keras.saving.load_model(p, compile=False, safe_mode=True)
-    except Exception as exc:  # Keras raises many kinds for a bad file
+    except Exception as exc:  # noqa: BLE001 (Keras raises many kinds for a bad file)
         raise ModelFileError(f"{p} could not be loaded as a Keras model: {type(exc).__name__}: {_summary(exc)}") from None
     check_model_shapes(model, p)
     return model
@@ -199,7 +201,7 @@ def check_keras_footprint(config: dict[str, Any], path: str | Path = "model") ->
                 model = keras.saving.deserialize_keras_object({**config, "compile_config": None}, safe_mode=True)
                 found["weights"] = sum(_nbytes(v.shape, v.dtype) for v in model.weights)
                 found["activation"] = max((_nbytes(s[1:], "float32") for s in _output_shapes(model)), default=0)
-        except Exception as exc:  # Keras raises many kinds for a bad config
+        except Exception as exc:  # noqa: BLE001 (Keras raises many kinds for a bad config)
             found["error"] = exc
 
     thread = threading.Thread(target=measure, name="model-footprint", daemon=True)

@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageOps, UnidentifiedImageError
@@ -204,7 +204,7 @@ _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 # Every image is checked against MAX_IMAGE_PIXELS, far below Pillow's own warning threshold.
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
-ImageSource = Union[str, Path, bytes, BinaryIO]
+ImageSource = str | Path | bytes | BinaryIO
 
 
 class ImageTooLargeError(ValueError):
@@ -242,7 +242,7 @@ def load_image_gray(source: ImageSource, max_pixels: int = MAX_IMAGE_PIXELS) -> 
         raise ValueError("cannot read the image: not enough memory") from None
     except OSError as exc:
         raise ValueError(f"cannot read the image: {exc.strerror or exc}") from None
-    except Exception as exc:  # Pillow raises many kinds (SyntaxError, struct.error, ...) on broken files
+    except Exception as exc:  # noqa: BLE001 (Pillow raises many kinds (SyntaxError, struct.error, ...) on broken files)
         raise ValueError(f"cannot read the image: {str(exc) or type(exc).__name__}") from None
 
 

@@ -358,7 +358,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "max_bytes": self.server.max_bytes,
             })
 
-    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _route  # noqa: N815 (http.server naming)
+    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _route
 
     def _predict(self) -> None:
         body = self._read_body()
@@ -391,7 +391,9 @@ class _Handler(BaseHTTPRequestHandler):
             raise RequestError(HTTPStatus.LENGTH_REQUIRED, "Content-Length is required")
         if length > self.server.max_bytes:
             self.close_connection = True  # the body is never read
-            raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"body of {length:,} bytes is too large (max {self.server.max_bytes:,})")
+            raise RequestError(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"body of {length:,} bytes is too large (max {self.server.max_bytes:,})"
+            )
         body = self.rfile.read(length)
         if len(body) < length:
             self.close_connection = True
@@ -438,7 +440,7 @@ class _Handler(BaseHTTPRequestHandler):
             code, message = HTTPStatus.BAD_REQUEST, f"unsupported HTTP version: {message or ''}".strip()
         self._answer_quietly(HTTPStatus(code), message or HTTPStatus(code).phrase)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server naming)
+    def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
             super().log_message(format, *args)
 

@@ -172,7 +172,12 @@ def three_flat_top(rng: np.random.Generator) -> Strokes:
 def four_closed(rng: np.random.Generator) -> Strokes:
     stem_x = _u(rng, 0.55, 0.7)
     bar_y = _u(rng, 0.58, 0.72)
-    arm = polyline((stem_x + _u(rng, -0.08, 0.02), _u(rng, 0.0, 0.1)), (_u(rng, 0.1, 0.22), bar_y), (_u(rng, 0.8, 0.92), bar_y + _u(rng, -0.03, 0.03)), n=14)
+    arm = polyline(
+        (stem_x + _u(rng, -0.08, 0.02), _u(rng, 0.0, 0.1)),
+        (_u(rng, 0.1, 0.22), bar_y),
+        (_u(rng, 0.8, 0.92), bar_y + _u(rng, -0.03, 0.03)),
+        n=14,
+    )
     stem = polyline((stem_x, _u(rng, 0.0, 0.25)), (stem_x - _u(rng, -0.04, 0.06), 1.0), n=16)
     return [arm, stem]
 
@@ -345,7 +350,9 @@ def to_drawing(strokes: Strokes) -> Drawing:
     return Drawing.trusted(CANVAS, CANVAS, PEN_SHARE * HEIGHT, out)
 
 
-def synth_drawing(digit: int, variant: str, rng: np.random.Generator, augment: StrokeAugmentConfig | None = StrokeAugmentConfig()) -> Drawing:
+def synth_drawing(
+    digit: int, variant: str, rng: np.random.Generator, augment: StrokeAugmentConfig | None = StrokeAugmentConfig()
+) -> Drawing:
     """One drawing of ``digit`` in ``variant`` (a key of ``VARIANTS[digit]``), varied by ``augment``."""
     drawing = to_drawing(VARIANTS[digit][variant](rng))
     return augment_drawing(drawing, rng, augment) if augment is not None else drawing

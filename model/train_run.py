@@ -330,7 +330,7 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
         "fine_tuned_from": request.init_model,
         # the base model's own record (its command, recipe and figures), so the chain is kept
         "base_model": without_verdicts(read_metadata(request.init_model)) if request.init_model else None,
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": request.command,
         "mnist_sha256": mnist_sha256,
         "versions": {

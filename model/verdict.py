@@ -177,7 +177,10 @@ class Verdict:
             raise ValueError(f"not a digitscope verdict: {exc}") from None
         if not np.isfinite(v.threshold):
             raise ValueError("the verdict's threshold is not a finite number")
-        need = {"mahalanobis": ("whiten", "white_means", "white_norms"), "detector": ("whiten", "white_means", "white_norms", "coef", "intercept", "mu", "sd")}
+        need = {
+            "mahalanobis": ("whiten", "white_means", "white_norms"),
+            "detector": ("whiten", "white_means", "white_norms", "coef", "intercept", "mu", "sd"),
+        }
         missing = [k for k in need.get(v.kind, ()) if k not in v.params]
         if missing:
             raise ValueError(f"verdict {v.kind} lacks {', '.join(missing)}")
@@ -263,7 +266,7 @@ Features = tuple[np.ndarray, np.ndarray, np.ndarray]  # (pool3, dense, logits), 
 
 
 def _cat(sets: list[Features]) -> Features:
-    return tuple(np.vstack([s[k] for s in sets]) for k in range(3))  # type: ignore[return-value]
+    return tuple(np.vstack([s[k] for s in sets]) for k in range(3))  # type: ignore[return-value]  # tuple(generator) is not typed as a 3-tuple
 
 
 def fit(

@@ -90,7 +90,11 @@ def verdict_data(
     p_cal = p_cal_drawing[pen_of] if len(pen_of) else np.zeros(0, bool)
     first = np.r_[True, pen_of[1:] != pen_of[:-1]] if len(pen_of) else np.zeros(0, bool)  # the as-drawn render
     letter_x, _ = render_varied(letters, letter_copies, seed + 2)
-    scribble_x, _ = render_varied(scribble_drawings(scribbles, seed=seed + 3)[0], 1, seed + 4) if scribbles else (np.zeros((0, 28, 28), np.float32), None)
+    scribble_x, _ = (
+        render_varied(scribble_drawings(scribbles, seed=seed + 3)[0], 1, seed + 4)
+        if scribbles
+        else (np.zeros((0, 28, 28), np.float32), None)
+    )
     digits = {"mnist": mnist_x[~m_cal], "pen digits": pen_x[~p_cal]}
     if synth:
         from .style_synth import synth_tensors

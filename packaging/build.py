@@ -116,7 +116,9 @@ def mb(n: int) -> str:
 
 def report_folder(title: str, folder: Path, arch: Path | None) -> None:
     files = files_by_size(folder)
-    print(f"\n{title} {folder}: {mb(sum(size for size, _ in files))}" + (f"; archive {arch.name}: {mb(arch.stat().st_size)}" if arch else ""))
+    print(
+        f"\n{title} {folder}: {mb(sum(size for size, _ in files))}" + (f"; archive {arch.name}: {mb(arch.stat().st_size)}" if arch else "")
+    )
     print("ten largest files:")
     for size, name in files[:10]:
         print(f"  {mb(size):>9}  {name}")

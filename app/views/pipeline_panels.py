@@ -148,7 +148,10 @@ class DenseVotes(_Painted):
             self.row(p, 0, y, f"unit {i:<4}{dense[i]:>11.3f}{w[i]:>+10.3f}")
             self.row(p, 30, y, f"{votes[i]:>+10.3f}", TOP_BAR if votes[i] > 0 else NEGATIVE.lighter(150))
             length = bar_w / 2 * abs(votes[i]) / scale
-            p.fillRect(QRectF(mid if votes[i] > 0 else mid - length, y + 4, max(1.0, length), self.row_h - 8), TOP_BAR if votes[i] > 0 else NEGATIVE)
+            p.fillRect(
+                QRectF(mid if votes[i] > 0 else mid - length, y + 4, max(1.0, length), self.row_h - 8),
+                TOP_BAR if votes[i] > 0 else NEGATIVE,
+            )
             y += self.row_h
         p.fillRect(QRectF(mid, self.TOP + self.row_h, 1, self.SHOWN * self.row_h), MUTED)
         bias = float(weights.b4[digit])

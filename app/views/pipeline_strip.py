@@ -184,7 +184,7 @@ class PipelineStrip(QWidget):
         top = box.center().y() - self.image_h / 2 - self.title_h
         return QRectF(box.x() - self.PAD, top, box.width() + 2 * self.PAD, self.image_h + self.title_h + self.caption_h)
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+    def resizeEvent(self, event: QResizeEvent) -> None:
         # no taller than the images need at this width: the rest goes to the detail below. Never
         # below the minimum height: the layout would then overlap the strip with the detail,
         # whose top would be painted again with every reading.
@@ -196,7 +196,7 @@ class PipelineStrip(QWidget):
             self.setMaximumHeight(needed)
         super().resizeEvent(event)
 
-    def sizeHint(self) -> QSize:  # noqa: N802
+    def sizeHint(self) -> QSize:
         return QSize(1400, 270)
 
     def hit(self, pos: QPointF) -> tuple[str, int | None] | None:
@@ -236,7 +236,7 @@ class PipelineStrip(QWidget):
 
     # ------------------------------------------------------------------ painting
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+    def paintEvent(self, event: QPaintEvent) -> None:
         self.ensure_layout()
         p = QPainter(self)
         p.drawPixmap(0, 0, self._background.get(self, (self.selected,), self._paint_static))
@@ -268,7 +268,9 @@ class PipelineStrip(QWidget):
             p.drawText(QRectF(panel.x(), panel.y(), panel.width(), self.title_h), Qt.AlignmentFlag.AlignCenter, s.title)
             p.setFont(self.small_font)
             p.setPen(MUTED)
-            p.drawText(QRectF(panel.x(), panel.bottom() - self.caption_h, panel.width(), self.caption_h), Qt.AlignmentFlag.AlignCenter, s.caption)
+            p.drawText(
+                QRectF(panel.x(), panel.bottom() - self.caption_h, panel.width(), self.caption_h), Qt.AlignmentFlag.AlignCenter, s.caption
+            )
             if s.key == "softmax":
                 p.setPen(TEXT)
                 for d in range(10):
@@ -298,7 +300,9 @@ class PipelineStrip(QWidget):
             gx, gy = max(1, round(GAP * sx)), max(1, round(GAP * sy))
             rects = [QRect(round(box.x() + (c * (tw + GAP) - GAP) * sx), round(box.top()), gx, round(box.height()))
                      for c in range(1, MOSAIC_COLS)]
-            rects += [QRect(round(box.left()), round(box.y() + (r * (th + GAP) - GAP) * sy), round(box.width()), gy) for r in range(1, rows)]
+            rects += [
+                QRect(round(box.left()), round(box.y() + (r * (th + GAP) - GAP) * sy), round(box.width()), gy) for r in range(1, rows)
+            ]
             self._gaps[key] = (memo, rects)
         p.setPen(Qt.PenStyle.NoPen)  # filled rectangles: several times faster than lines
         p.setBrush(BACKGROUND)
@@ -328,7 +332,9 @@ class PipelineStrip(QWidget):
         top_colour = TOP_BAR if self.is_digit else BAR  # no digit: the best guess is not picked out
         for d in range(10):
             trough = rects[d][1]
-            p.fillRect(QRectF(trough.x(), trough.y(), max(1.0, trough.width() * float(probs[d])), trough.height()), top_colour if d == top else BAR)
+            p.fillRect(
+                QRectF(trough.x(), trough.y(), max(1.0, trough.width() * float(probs[d])), trough.height()), top_colour if d == top else BAR
+            )
         label, trough = rects[top]
         p.fillRect(label, PANEL)
         p.setFont(self.small_font)
@@ -357,7 +363,7 @@ class PipelineStrip(QWidget):
 
     # ------------------------------------------------------------------ mouse
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         hit = self.hit(event.position())
         if hit != self.hover:
             self.hover = hit
@@ -366,13 +372,13 @@ class PipelineStrip(QWidget):
             self.hovered.emit(text)
             self.update()
 
-    def leaveEvent(self, event) -> None:  # noqa: N802
+    def leaveEvent(self, event) -> None:
         if self.hover is not None:
             self.hover = None
             self.hovered.emit("")
             self.update()
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         hit = self.hit(event.position())
         if hit is None or event.button() != Qt.MouseButton.LeftButton:
             return

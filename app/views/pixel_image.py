@@ -129,7 +129,7 @@ class PixelImage(QWidget):
         t = self.target()
         return QPointF(t.x() + pos.x() * t.width() / self._image.width(), t.y() + pos.y() * t.height() / self._image.height())
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), BACKGROUND)
         t = self.target()
@@ -138,17 +138,17 @@ class PixelImage(QWidget):
             self.overlay(painter, t)
         painter.end()
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         self.hoveredAt.emit(self.image_pos(event.position()))
 
-    def leaveEvent(self, event) -> None:  # noqa: N802
+    def leaveEvent(self, event) -> None:
         self.hoveredAt.emit(None)
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
             self.clickedAt.emit(self.image_pos(event.position()))
 
-    def sizeHint(self) -> QSize:  # noqa: N802
+    def sizeHint(self) -> QSize:
         return QSize(max(120, 2 * self._image.width()), max(120, 2 * self._image.height()))
 
 
@@ -168,7 +168,7 @@ class ColourBar(QWidget):
             self.level = level
             self.update()
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), BACKGROUND)
         margin = painter.fontMetrics().height() // 2 + 2

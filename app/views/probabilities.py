@@ -55,7 +55,7 @@ class Bars(pg.GraphicsObject):
             self.bar_width, self.offset = width, offset
             self.update()
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt naming)
+    def boundingRect(self) -> QRectF:
         return self.BOX
 
     def paint(self, painter: QPainter, *args: object) -> None:

@@ -81,7 +81,7 @@ class MarkedImage(PixelImage):
             painter.setPen(QPen(colour, 3))
             painter.drawRect(QRectF(target.x() + rect.x() * sx, target.y() + rect.y() * sy, rect.width() * sx, rect.height() * sy))
 
-    def sizeHint(self) -> QSize:  # noqa: N802
+    def sizeHint(self) -> QSize:
         return QSize(240, 240)
 
 
@@ -221,7 +221,7 @@ class StepThrough(QWidget):
         self.play.blockSignals(False)
         self.play.setText("❚❚ Pause" if on else "▶ Play")
 
-    def hideEvent(self, event) -> None:  # noqa: N802
+    def hideEvent(self, event) -> None:
         self.set_playing(False)
         super().hideEvent(event)
 

@@ -32,7 +32,9 @@ VALUE_W = 90  # the column of numbers in a written-out sum
 def mix(a: QColor, b: QColor, t: float) -> QColor:
     """``a`` moved a fraction ``t`` towards ``b`` (an opaque colour: cheap to paint)."""
     t = min(max(t, 0.0), 1.0)
-    return QColor(int(a.red() + (b.red() - a.red()) * t), int(a.green() + (b.green() - a.green()) * t), int(a.blue() + (b.blue() - a.blue()) * t))
+    return QColor(
+        int(a.red() + (b.red() - a.red()) * t), int(a.green() + (b.green() - a.green()) * t), int(a.blue() + (b.blue() - a.blue()) * t)
+    )
 
 
 def packed(colour: QColor) -> int:
@@ -138,7 +140,7 @@ class NumberPanel(QWidget):
         else:
             self.rate.now()
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+    def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
         if not self.has_numbers():
             p.fillRect(self.rect(), PANEL)
@@ -323,7 +325,9 @@ class ConvSums(WrittenSums):
         x0, y0, x = self.geometry()
         gw, cell = 3 * self.CELL.width(), self.CELL
         p.setPen(TEXT)
-        p.drawText(QRectF(0, y0 - 56, self.width(), 22), Qt.AlignmentFlag.AlignCenter, f"{s.layer} map {s.channel} at row {s.row}, column {s.col}")
+        p.drawText(
+            QRectF(0, y0 - 56, self.width(), 22), Qt.AlignmentFlag.AlignCenter, f"{s.layer} map {s.channel} at row {s.row}, column {s.col}"
+        )
         if s.layer == "conv1":
             self.title(p, x0, y0, gw, "input pixels under the window")
             self.title(p, x0 + gw + self.OP_W, y0, gw, f"× map {s.channel}'s 3×3 weights")
@@ -383,7 +387,11 @@ class PoolSums(WrittenSums):
     CELL = QSize(96, 48)
 
     def geometry(self) -> tuple[float, float, float]:
-        return max(8.0, (self.width() - 2 * self.CELL.width()) / 2), 60.0 + max(0.0, (self.height() - 300) / 3), max(8.0, (self.width() - 560) / 2)
+        return (
+            max(8.0, (self.width() - 2 * self.CELL.width()) / 2),
+            60.0 + max(0.0, (self.height() - 300) / 3),
+            max(8.0, (self.width() - 560) / 2),
+        )
 
     def static_key(self) -> tuple:
         s: explain.PoolStep = self.step
@@ -393,11 +401,21 @@ class PoolSums(WrittenSums):
         s: explain.PoolStep = self.step
         x0, y0, x = self.geometry()
         p.setPen(TEXT)
-        p.drawText(QRectF(0, y0 - 56, self.width(), 22), Qt.AlignmentFlag.AlignCenter, f"max-pool map {s.channel} at row {s.row}, column {s.col}")
-        self.title(p, x0, y0, 2 * self.CELL.width(), f"conv2 map {s.channel}, rows {2 * s.row}–{2 * s.row + 1}, columns {2 * s.col}–{2 * s.col + 1}")
+        p.drawText(
+            QRectF(0, y0 - 56, self.width(), 22), Qt.AlignmentFlag.AlignCenter, f"max-pool map {s.channel} at row {s.row}, column {s.col}"
+        )
+        self.title(
+            p,
+            x0,
+            y0,
+            2 * self.CELL.width(),
+            f"conv2 map {s.channel}, rows {2 * s.row}–{2 * s.row + 1}, columns {2 * s.col}–{2 * s.col + 1}",
+        )
         p.fillRect(QRectF(x0, y0, 2 * self.CELL.width(), 2 * self.CELL.height()), PANEL)
         y = y0 + 2 * self.CELL.height() + 24
-        self.label(p, x, y + 3 * self.row_h, "The other three values are dropped: only where in the block the feature was is lost.", width=600)
+        self.label(
+            p, x, y + 3 * self.row_h, "The other three values are dropped: only where in the block the feature was is lost.", width=600
+        )
 
     def paint_numbers(self, p: QPainter) -> None:
         s: explain.PoolStep = self.step

@@ -44,7 +44,7 @@ class TextLine(QWidget):
     def text(self) -> str:
         return self._text
 
-    def setText(self, text: str) -> None:  # noqa: N802 (QLabel's name: a drop-in for it)
+    def setText(self, text: str) -> None:
         if text != self._text:
             self._text = text
             self.setAccessibleName(text)
@@ -71,14 +71,14 @@ class TextLine(QWidget):
         if tip != self.toolTip():
             self.setToolTip(tip)
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+    def resizeEvent(self, event: QResizeEvent) -> None:
         self._update_tip()
         super().resizeEvent(event)
 
-    def sizeHint(self) -> QSize:  # noqa: N802
+    def sizeHint(self) -> QSize:
         return QSize(self._metrics().horizontalAdvance(self._text) + 8, self.height())
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         if self.paint_font is not None:
             painter.setFont(self.paint_font)
