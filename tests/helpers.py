@@ -1,5 +1,5 @@
-"""Drawings made by the tests, a widget put on screen, float32 tolerances, and the CLI run
-under a memory limit."""
+"""Drawings made by the tests, a widget put on screen, strokes drawn and readings waited for in
+the main window, float32 tolerances, and the CLI run under a memory limit."""
 
 from __future__ import annotations
 
@@ -68,6 +68,73 @@ def shown(qtbot, widget, width: int, height: int):
     widget.show()
     qtbot.waitExposed(widget)
     return widget
+
+
+def draw_strokes(qtbot, window, strokes, on_move=None) -> None:
+    """Press, move and release the mouse along strokes given in logical canvas pixels."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    canvas = window.canvas
+    for stroke in strokes:
+        points = [canvas.to_widget(x, y).toPoint() for x, y in stroke]
+        QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, points[0])
+        for p in points[1:]:
+            QTest.mouseMove(canvas, p)
+            if on_move:
+                on_move()
+        QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, points[-1])
+
+
+def wait_for_reading(qtbot, window, prediction: bool = False, timeout: int = 10000):
+    """Wait until ``window`` shows the reading of the newest canvas state (the newest one asked
+    for, ``latest_seq``) and return it; with ``prediction``, until that reading has a prediction."""
+
+    def newest() -> bool:
+        reading = window.latest
+        return reading is not None and reading.seq == window.latest_seq and (not prediction or reading.prediction is not None)
+
+    qtbot.waitUntil(newest, timeout=timeout)
+    return window.latest
+
+
+def painted(view) -> tuple[np.ndarray, callable]:
+    """A ``ProbabilityView``'s plot pixels (H, W, 3) and a map from data (x, y) to pixel (column, row)."""
+    from PySide6.QtCore import QPointF
+
+    image = view.plot.grab().toImage()
+    rgb = np.array([[image.pixelColor(x, y).getRgb()[:3] for x in range(image.width())] for y in range(image.height())])
+    vb = view.plot.getPlotItem().getViewBox()
+
+    def to_pixel(x: float, y: float) -> tuple[int, int]:
+        p = view.plot.mapFromScene(vb.mapViewToScene(QPointF(x, y)))
+        return round(p.x()), round(p.y())
+
+    return rgb, to_pixel
+
+
+def column_height(rgb: np.ndarray, column: int, colour: tuple[int, int, int]) -> int:
+    """How many pixels of ``column`` are ``colour`` (within 2 levels)."""
+    return int(np.sum(np.all(np.abs(rgb[:, column] - colour) <= 2, axis=1)))
+
+
+def label_some(window) -> None:
+    """Label three vertical strokes as 1s and three loops as 0s into My drawings."""
+    for _ in range(3):
+        window.canvas.set_drawing(vertical_stroke())
+        window.label_drawing(1)
+        window.canvas.set_drawing(loop())
+        window.label_drawing(0)
+
+
+def dialog_for(window, tiny_mnist, epochs: int = 2, batch: int = 32):
+    """The window's Retrain dialog, set to train on ``tiny_mnist`` quickly, without augmenting."""
+    dialog = window.show_retrain()
+    assert dialog.set_mnist(tiny_mnist)
+    dialog.epochs.setValue(epochs)
+    dialog.batch.setValue(batch)
+    dialog.augment.setChecked(False)
+    return dialog
 
 
 def run_cli_bounded(*args: str | Path, address_space: int, env: dict[str, str] | None = None) -> tuple[int, str, str, int]:

@@ -3,47 +3,31 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 from digitscope.app.window import MainWindow
 from digitscope.model.drawing import Drawing
-from digitscope.model.modelfile import bundled_model_path
-from helpers import loop, vertical_stroke
+from digitscope.model.modelfile import bundled_model_path, metadata_path
+from helpers import draw_strokes, loop, vertical_stroke, wait_for_reading
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel
 
 
-def draw_strokes(qtbot, window, strokes, on_move=None):
-    """Press, move and release the mouse along strokes given in logical canvas pixels."""
-    canvas = window.canvas
-    for stroke in strokes:
-        points = [canvas.to_widget(x, y).toPoint() for x, y in stroke]
-        QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, points[0])
-        for p in points[1:]:
-            QTest.mouseMove(canvas, p)
-            if on_move:
-                on_move()
-        QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, points[-1])
-
-
-def settle(qtbot, window):
-    """Wait until the views show the newest canvas state."""
-    qtbot.waitUntil(lambda: window.latest is not None and window.latest.seq == window.latest_seq, timeout=5000)
-
-
 def test_vertical_stroke_reads_as_one(qtbot, window):
     draw_strokes(qtbot, window, vertical_stroke().strokes)
-    settle(qtbot, window)
+    wait_for_reading(qtbot, window)
     assert window.latest.prediction.digit == 1
     assert window.probabilities.digit_label.text() == "1"
 
 
 def test_loop_reads_as_zero(qtbot, window):
     draw_strokes(qtbot, window, loop().strokes)
-    settle(qtbot, window)
+    wait_for_reading(qtbot, window)
     assert window.latest.prediction.digit == 0
 
 
@@ -56,7 +40,7 @@ def test_unipen_drawings_read_as_their_labels(qtbot, window, unipen_rows):
         window.canvas.set_pen_width(d.pen_width * 280 / max(d.width, d.height))
         scale = 280 / max(d.width, d.height)
         draw_strokes(qtbot, window, [[(x * scale, y * scale) for x, y in s] for s in d.strokes])
-        settle(qtbot, window)
+        wait_for_reading(qtbot, window)
         hits += window.latest.prediction.digit == row["label"]
     assert hits >= 7
 
@@ -86,7 +70,7 @@ def test_views_update_while_the_stroke_is_in_progress(qtbot, window):
 
 
 def test_empty_canvas_shows_no_prediction(qtbot, window):
-    settle(qtbot, window)
+    wait_for_reading(qtbot, window)
     assert window.latest.prediction is None
     assert window.probabilities.digit_label.text() == "–"
     assert window.probabilities.probabilities is None
@@ -103,7 +87,7 @@ def test_undo_redo_clear(qtbot, window):
     window.canvas.setFocus()
     QTest.keyClick(window.canvas, Qt.Key.Key_Escape)
     assert window.canvas.is_empty()
-    settle(qtbot, window)
+    wait_for_reading(qtbot, window)
     assert window.latest.prediction is None
     window.canvas.undo_stack.undo()
     assert len(window.canvas.strokes) == 2, "clear is undoable"
@@ -158,7 +142,7 @@ def test_bad_model_file_keeps_the_previous_model(qtbot, window, tmp_path, monkey
     assert window.predictor is previous
     assert "not a Keras model file" in messages[0]
     draw_strokes(qtbot, window, vertical_stroke().strokes)
-    settle(qtbot, window)
+    wait_for_reading(qtbot, window)
     assert window.latest.prediction.digit == 1, "the previous model still reads drawings"
 
 
@@ -175,19 +159,28 @@ def test_image_drag_and_drop(qtbot, window, tmp_path):
     event = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     window.dropEvent(event)
     assert window.canvas.image_loaded()
-    settle(qtbot, window)
+    wait_for_reading(qtbot, window)
     assert window.latest.prediction.digit == 0
 
 
-def test_pen_width_and_model_persist(qtbot, settings, tmp_path):
-    w = MainWindow(settings=settings, bundled_model=bundled_model_path())
-    qtbot.addWidget(w)
+def test_pen_width_and_model_persist(qtbot, open_window, settings_file, tmp_path):
+    other = tmp_path / "other.keras"  # a model of the person's choosing: the bundled one, copied
+    shutil.copy(bundled_model_path(), other)
+    shutil.copy(metadata_path(bundled_model_path()), metadata_path(other))
+    w = open_window(settings_file)
+    assert Path(w.predictor.path).resolve() == bundled_model_path().resolve()
+    with qtbot.waitSignal(w.loader.loaded, timeout=60000):
+        w.load_model(other)
     w.pen_slider.setValue(31)
     w.close()
-    again = MainWindow(settings=settings, bundled_model=bundled_model_path())
-    qtbot.addWidget(again)
-    assert again.canvas.pen_width == 31
+    again = open_window(settings_file)  # the app started again, its settings read from the file
+    assert again.canvas.pen_width == 31 and again.pen_slider.value() == 31
+    assert Path(again.predictor.path).resolve() == other.resolve(), "the model chosen is loaded again"
+    with qtbot.waitSignal(again.loader.loaded, timeout=60000):
+        again.reset_model()
     again.close()
+    third = open_window(settings_file)
+    assert Path(third.predictor.path).resolve() == bundled_model_path().resolve(), "and so is the bundled one, once reset to"
 
 
 def test_window_accepts_strokes_before_the_model_is_ready(qtbot, settings):
@@ -195,19 +188,19 @@ def test_window_accepts_strokes_before_the_model_is_ready(qtbot, settings):
     qtbot.addWidget(w)
     w.show()  # no model loading started yet
     draw_strokes(qtbot, w, vertical_stroke().strokes)
-    settle(qtbot, w)
+    wait_for_reading(qtbot, w)
     assert w.predictor is None and w.latest.tensor is not None and w.latest.prediction is None
     assert "Loading" in w.probabilities.caption.text()
     with qtbot.waitSignal(w.loader.loaded, timeout=60000):
         w.start()
-    settle(qtbot, w)
+    wait_for_reading(qtbot, w)
     assert w.latest.prediction.digit == 1, "read as soon as the model is ready"
     w.close()
 
 
 def test_feature_map_hover_and_click_enlarges(qtbot, window):
     draw_strokes(qtbot, window, loop().strokes)
-    settle(qtbot, window)
+    wait_for_reading(qtbot, window)
     view = window.maps["conv1"]
     # the centre of channel 9 (row 1, column 1 of the 8-wide mosaic)
     local = QPointF(1 * 27 + 13, 1 * 27 + 13)
@@ -226,7 +219,7 @@ def test_feature_map_hover_and_click_enlarges(qtbot, window):
     np.testing.assert_allclose(dialog.image.image, window.latest.prediction.activations["conv1"][:, :, 9])
     assert "kernel" in " ".join(w.text() for w in dialog.findChildren(QLabel))
     draw_strokes(qtbot, window, vertical_stroke().strokes)
-    settle(qtbot, window)
+    wait_for_reading(qtbot, window)
     np.testing.assert_allclose(dialog.image.image, window.latest.prediction.activations["conv1"][:, :, 9])
 
 
@@ -262,10 +255,10 @@ def test_a_failing_model_does_not_stop_live_reading(qtbot, window):
     good = window.predictor
     window.worker.set_predictor(Broken())
     draw_strokes(qtbot, window, vertical_stroke().strokes)
-    settle(qtbot, window)
+    wait_for_reading(qtbot, window)
     assert window.latest.prediction is None and "boom" in window.latest.error
     assert "boom" in window.probabilities.caption.text()
     window.worker.set_predictor(good)
     draw_strokes(qtbot, window, loop().strokes)
-    settle(qtbot, window)
+    wait_for_reading(qtbot, window)
     assert window.latest.prediction is not None, "the reading thread still works"

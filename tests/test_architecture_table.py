@@ -15,7 +15,6 @@ from digitscope.model.architecture import (
     architecture_of,
 )
 from digitscope.model.cli import build_parser
-from digitscope.model.modelfile import bundled_model_path
 from digitscope.model.train_run import TrainRequest, check_request
 
 
@@ -97,7 +96,8 @@ def test_a_run_is_checked_against_its_network(key, tmp_path):
     other = next(s for s in ARCHITECTURES.values() if s.key != key and s.can_fine_tune)
     if spec.can_fine_tune:
         with pytest.raises(ValueError, match=f"fine-tune it with --architecture {other.key}"):
-            check_request(TrainRequest(output=out, architecture=key, init_model=str(fake_model(tmp_path, "other", {"architecture": other.metadata_name}))))
+            other_model = fake_model(tmp_path, "other", {"architecture": other.metadata_name})
+            check_request(TrainRequest(output=out, architecture=key, init_model=str(other_model)))
 
 
 def test_an_unknown_network_names_the_known_ones(tmp_path):
@@ -115,19 +115,6 @@ def test_the_comparison_names_networks_from_the_table():
 
 
 # ---------------------------------------------------------------------- Retrain
-
-
-@pytest.fixture
-def retrain_dialog(qtbot, tmp_path):
-    """A Retrain dialog on its own (no main window), fine-tuning the bundled CNN by default."""
-    from digitscope.app.retrain_dialog import RetrainDialog
-    from digitscope.model.my_drawings import DrawingStore
-    from PySide6.QtCore import QSettings
-
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    dialog = RetrainDialog(settings, DrawingStore(tmp_path / "my-drawings"), bundled_model_path(), tmp_path / "models")
-    qtbot.addWidget(dialog)
-    return dialog
 
 
 def test_retrain_offers_each_network_of_the_table(retrain_dialog):

@@ -71,7 +71,9 @@ def test_cli_trains_each_architecture_into_a_model_file(architecture, parameters
     from digitscope.model.inference import load_predictor
 
     out = tmp_path / f"{architecture}.keras"
-    code = main(["train", "--architecture", architecture, "--mnist", str(tiny_mnist), "--epochs", "2", "-o", str(out), "--progress", "json"])
+    code = main(
+        ["train", "--architecture", architecture, "--mnist", str(tiny_mnist), "--epochs", "2", "-o", str(out), "--progress", "json"]
+    )
     assert code == 0
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [e["event"] for e in events if e["event"] == "epoch"] == ["epoch", "epoch"]

@@ -27,7 +27,9 @@ def direct_conv(x: np.ndarray, kernels: np.ndarray, biases: np.ndarray) -> np.nd
 def random_weights(seed: int = 0) -> CnnWeights:
     rng = np.random.default_rng(seed)
     shapes = {"conv1": (3, 3, 1, 32), "conv2": (3, 3, 32, 64), "dense": (9216, 128), "probabilities": (128, 10)}
-    return CnnWeights({n: (rng.normal(0, 0.3, s).astype(np.float32), rng.normal(0, 0.1, s[-1]).astype(np.float32)) for n, s in shapes.items()})
+    return CnnWeights(
+        {n: (rng.normal(0, 0.3, s).astype(np.float32), rng.normal(0, 0.1, s[-1]).astype(np.float32)) for n, s in shapes.items()}
+    )
 
 
 @pytest.fixture(scope="module")

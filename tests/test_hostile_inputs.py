@@ -76,9 +76,11 @@ def float_tiff(path: Path, top: float, bad: float | None = None) -> Path:
 SIZES = '"width": 280, "height": 280, "pen_width": 18'
 #: name → (file content, what its error says)
 HOSTILE_DRAWINGS: dict[str, tuple[bytes, str]] = {
-    "pen400.json": (('{"width": 280, "height": 280, "pen_width": %s, "strokes": []}' % ("9" * 400)).encode(), "pen_width must be a positive finite number"),
-    "coord400.json": (('{%s, "strokes": [[[1, %s], [3, 4]]]}' % (SIZES, "9" * 400)).encode(), "coordinate out of range"),
-    "digits5000.json": (('{%s, "strokes": [[[%s, 2]]]}' % (SIZES, "9" * 5000)).encode(), "a number has more than 4,300 digits"),
+    "pen400.json": (
+        f'{{"width": 280, "height": 280, "pen_width": {"9" * 400}, "strokes": []}}'.encode(), "pen_width must be a positive finite number"
+    ),
+    "coord400.json": (f'{{{SIZES}, "strokes": [[[1, {"9" * 400}], [3, 4]]]}}'.encode(), "coordinate out of range"),
+    "digits5000.json": (f'{{{SIZES}, "strokes": [[[{"9" * 5000}, 2]]]}}'.encode(), "a number has more than 4,300 digits"),
     "nested.json": (b"[" * 100_000, "nested too deeply"),
     "utf8.json": (b'{"width": 280, "height": 280, "pen_width": 18, "label": "\xff\xfe", "strokes": []}', "not UTF-8 text"),
 }
@@ -99,7 +101,7 @@ def oversized_drawing(path: Path) -> Path:
     from digitscope.model import drawing
 
     cap = getattr(drawing, "MAX_DRAWING_BYTES", 5_000_000)  # (so that the probe runs on the old code too)
-    head, tail = '{%s, "strokes": [[' % SIZES, "[140, 250]]]}"
+    head, tail = f'{{{SIZES}, "strokes": [[', "[140, 250]]]}"
     with open(path, "w") as fh:
         fh.write(head)
         fh.write("[140, 40]," * ((cap - len(head)) // 10 + 1))
@@ -178,9 +180,9 @@ def test_integers_beyond_float_range_are_drawing_errors(doc):
 
 def test_error_messages_stay_short():
     for text in [
-        '{"width": "%s", "height": 10, "pen_width": 1, "strokes": []}' % ("x" * 1_000_000),
-        '{%s, "strokes": [[[[%s1], 2]]]}' % (SIZES, "1," * 300_000),
-        '{%s, "strokes": [[[1, 2, %s3]]]}' % (SIZES, "1," * 300_000),
+        f'{{"width": "{"x" * 1_000_000}", "height": 10, "pen_width": 1, "strokes": []}}',
+        f'{{{SIZES}, "strokes": [[[[{"1," * 300_000}1], 2]]]}}',
+        f'{{{SIZES}, "strokes": [[[1, 2, {"1," * 300_000}3]]]}}',
     ]:
         with pytest.raises(DrawingError) as info:
             parse_drawing(text)
@@ -258,7 +260,9 @@ def test_float_images_are_scaled_by_their_range(tmp_path):
     assert np.array_equal(image_to_tensor(unit), image_to_tensor(bytes_))
 
 
-@pytest.mark.parametrize("bad,fragment", [(np.inf, "non-finite"), (-np.inf, "non-finite"), (np.nan, "non-finite"), (-3.0, "must hold values in")])
+@pytest.mark.parametrize(
+    "bad,fragment", [(np.inf, "non-finite"), (-np.inf, "non-finite"), (np.nan, "non-finite"), (-3.0, "must hold values in")]
+)
 def test_float_images_with_impossible_values_say_so(tmp_path, bad, fragment):
     from digitscope.model.preprocess import ImageContentError
 

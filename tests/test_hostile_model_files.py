@@ -137,7 +137,11 @@ def keras_file(path: Path, config, weights: bytes | None = None, method: int = z
 
 def sequential(*layers: dict) -> dict:
     """A Keras Sequential config on (28, 28, 1) images."""
-    first = {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [None, 28, 28, 1], "dtype": "float32", "name": "image"}}
+    first = {
+        "module": "keras.layers",
+        "class_name": "InputLayer",
+        "config": {"batch_shape": [None, 28, 28, 1], "dtype": "float32", "name": "image"},
+    }
     return {"module": "keras", "class_name": "Sequential", "config": {"name": "probe", "layers": [first, *layers]},
             "build_config": {"input_shape": [None, 28, 28, 1]}}
 
@@ -241,7 +245,7 @@ def test_every_command_refuses_the_bombs(bombs, command, tmp_path):
 
 
 def test_the_loader_refuses_the_bombs_in_process(bombs):
-    for bomb, fragment in BOMB_MESSAGES.items():
+    for bomb in BOMB_MESSAGES:
         with pytest.raises(ModelFileError, match="64 MiB|method 12"):
             load_predictor(bombs[bomb])
 
@@ -252,7 +256,8 @@ def test_the_app_loader_reports_a_bomb(qtbot, tmp_path):
     from digitscope.app.workers import ModelLoader
 
     head = [stored("config.json", json.dumps(cnn_config()).encode())]
-    path = write_raw_zip(tmp_path / "bomb.keras", [*head, ("model.weights.h5", zipfile.ZIP_DEFLATED, deflated_zeros(200 * MiB), 200 * MiB, zeros_crc32(200 * MiB))])
+    weights = ("model.weights.h5", zipfile.ZIP_DEFLATED, deflated_zeros(200 * MiB), 200 * MiB, zeros_crc32(200 * MiB))
+    path = write_raw_zip(tmp_path / "bomb.keras", [*head, weights])
     loader = ModelLoader()
     with qtbot.waitSignal(loader.failed, timeout=30000) as failed, qtbot.assertNotEmitted(loader.loaded):
         loader.load(path)
@@ -274,7 +279,9 @@ def test_waiting_for_a_load_needs_no_event_loop(qtbot, tmp_path):
 
 def test_a_config_that_asks_keras_for_gigabytes_is_refused(tmp_path):
     """Keras builds the model before it reads a weight: a 1,000,000-unit Dense layer is 3 GB."""
-    config = sequential(layer("Flatten"), layer("Dense", units=1_000_000, activation="tanh"), layer("Dense", units=10, activation="softmax"))
+    config = sequential(
+        layer("Flatten"), layer("Dense", units=1_000_000, activation="tanh"), layer("Dense", units=10, activation="softmax")
+    )
     path = keras_file(tmp_path / "wide.keras", config, arrays_h5({"layers/dense/vars/0": np.zeros((784, 4), np.float32)}))
     assert_refused(
         run_cli("predict", "--model", path, bar_png(tmp_path / "one.png"), address_space=KERAS_ADDRESS_SPACE),
@@ -305,7 +312,9 @@ def test_only_keras_zips_are_loaded(tmp_path):
 
     function = base64.b64encode(marshal.dumps(eval(code).__code__)).decode("ascii")
     lambda_function = {"class_name": "__lambda__", "config": {"code": function, "defaults": None, "closure": None}}
-    legacy = sequential(layer("Lambda", function=lambda_function, arguments={}), layer("Flatten"), layer("Dense", units=10, activation="softmax"))
+    legacy = sequential(
+        layer("Lambda", function=lambda_function, arguments={}), layer("Flatten"), layer("Dense", units=10, activation="softmax")
+    )
 
     def build(h5: h5py.File) -> None:
         h5.attrs.update({"model_config": json.dumps(legacy), "keras_version": "3.11.2", "backend": "tensorflow"})

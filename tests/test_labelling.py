@@ -4,38 +4,18 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from helpers import loop, vertical_stroke
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from digitscope.model.modelfile import bundled_model_path
 
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    from digitscope.app.window import MainWindow
-
-    w = MainWindow(
-        settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
-        bundled_model=bundled_model_path(),
-        data_dir=tmp_path / "data",
-        reading_process=False,
-    )
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.close()
-
-
-def test_digit_key_adds_the_drawing_and_clears_the_canvas(qtbot, window, tmp_path):
+def test_digit_key_adds_the_drawing_and_clears_the_canvas(qtbot, window, data_dir):
     window.canvas.set_drawing(vertical_stroke())
     strokes = window.canvas.drawing().strokes
     window.canvas.setFocus()
     QTest.keyClick(window.canvas, Qt.Key.Key_1)
     files = window.store.files(1)
-    assert len(files) == 1 and files[0].parent == tmp_path / "data" / "my-drawings" / "1"
+    assert len(files) == 1 and files[0].parent == data_dir / "my-drawings" / "1"
     doc = json.loads(files[0].read_text())
     assert doc["label"] == 1 and [[tuple(p) for p in s] for s in doc["strokes"]] == [[tuple(p) for p in s] for s in strokes]
     assert window.canvas.is_empty(), "ready for the next drawing"

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import seven
-from test_retrain import data_dir, dialog_for, label_some, no_modal_questions, settings_file, warnings, window  # noqa: F401
+from helpers import dialog_for, label_some, seven, wait_for_reading
 
 from digitscope.model.modelfile import bundled_model_path, read_metadata
 
+pytestmark = pytest.mark.usefixtures("no_modal_questions")
 
-def test_choosing_a_network_fits_the_settings_to_it(window):  # noqa: F811
+
+def test_choosing_a_network_fits_the_settings_to_it(window):
     dialog = window.show_retrain()
     assert dialog.architecture() == "cnn" and dialog.fine_tune.isChecked(), "the bundled CNN can be fine-tuned"
     dialog.set_architecture("numpy")
@@ -36,8 +37,8 @@ def test_choosing_a_network_fits_the_settings_to_it(window):  # noqa: F811
     assert args[args.index("--init-model") + 1] == str(bundled_model_path())
 
 
-def test_train_the_numpy_network_keep_it_and_compare(qtbot, window, tiny_mnist, data_dir, warnings):  # noqa: F811
-    label_some(window, qtbot)
+def test_train_the_numpy_network_keep_it_and_compare(qtbot, window, tiny_mnist, data_dir, warnings):
+    label_some(window)
     dialog = window.show_retrain()
     dialog.set_architecture("numpy")
     dialog = dialog_for(window, tiny_mnist, epochs=3)
@@ -91,11 +92,11 @@ def test_train_the_numpy_network_keep_it_and_compare(qtbot, window, tiny_mnist, 
     np.testing.assert_allclose(val, [e["val_accuracy"] for e in meta["history"]])
     # the main window still reads drawings with it (no feature maps: it has no convolutions)
     window.canvas.set_drawing(seven())
-    qtbot.waitUntil(lambda: window.latest is not None and window.latest.prediction is not None and window.latest.seq == window.latest_seq, timeout=10000)
+    wait_for_reading(qtbot, window, prediction=True)
     assert not warnings
 
 
-def test_a_damaged_model_is_a_row_with_its_reason(qtbot, window, data_dir):  # noqa: F811
+def test_a_damaged_model_is_a_row_with_its_reason(qtbot, window, data_dir):
     models = data_dir / "models"
     models.mkdir(parents=True)
     (models / "broken.keras").write_bytes(b"not a zip")
@@ -125,7 +126,7 @@ def test_summaries_from_metadata_and_drawings(tmp_path, tiny_mnist, capsys):
     assert s.training_seconds == pytest.approx(meta["training_seconds"])
 
 
-def test_a_refresh_overtakes_a_measurement_under_way(qtbot, window):  # noqa: F811
+def test_a_refresh_overtakes_a_measurement_under_way(qtbot, window):
     table = window.show_model_comparison()  # measuring the bundled model
     table.refresh([(bundled_model_path(), "again")])  # at once, without waiting for the first
     shown: list[list[str]] = []

@@ -10,11 +10,9 @@ from digitscope.app.verdict_text import NOT_A_DIGIT, verdict_lines
 from digitscope.app.views.probabilities import BAR, MUTED, TOP, ProbabilityView
 from digitscope.model.drawing import Drawing
 from digitscope.model.preprocess import drawing_to_tensor
-from helpers import seven, shown
+from helpers import column_height, draw_strokes, painted, seven, shown, wait_for_reading
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from test_app_window import draw_strokes, settle
-from test_probability_view import column_height, painted
 
 
 def line(a: tuple[float, float], b: tuple[float, float], n: int = 12) -> list[tuple[float, float]]:
@@ -76,31 +74,24 @@ def pen(window):
 def test_an_h_is_no_digit_then_a_seven_is_a_seven_again(qtbot, window, bundled_predictor, pen):
     assert verdict_of(bundled_predictor, H, pen) is False
     draw_strokes(qtbot, window, H)
-    settle(qtbot, window)
+    wait_for_reading(qtbot, window)
     assert len(window.canvas.strokes) == 3
     assert_not_a_digit(window)
     assert window.probabilities.bars.muted
     window.clear_action.trigger()
-    settle(qtbot, window)
+    wait_for_reading(qtbot, window)
     assert window.probabilities.digit_label.text() == "–" and window.probabilities.is_digit
     draw_strokes(qtbot, window, seven().strokes)
-    settle(qtbot, window)
+    wait_for_reading(qtbot, window)
     assert_a_digit(window, 7)
     assert not window.probabilities.bars.muted
 
 
-def test_read_in_the_gui_process_too_an_h_is_no_digit(qtbot, settings):
-    from digitscope.app.window import MainWindow
-    from digitscope.model.modelfile import bundled_model_path
-
-    w = MainWindow(settings=settings, bundled_model=bundled_model_path(), reading_process=False)
-    qtbot.addWidget(w)
-    w.resize(1100, 800)
-    with qtbot.waitSignal(w.loader.loaded, timeout=60000):
-        w.show_when_ready()
+def test_read_in_the_gui_process_too_an_h_is_no_digit(qtbot, open_window):
+    w = open_window(reading_process=False)
     assert not w.worker.use_process
     draw_strokes(qtbot, w, H)
-    settle(qtbot, w)
+    wait_for_reading(qtbot, w)
     assert_not_a_digit(w)
     w.close()
 
@@ -112,23 +103,23 @@ def test_a_four_is_no_digit_while_its_second_stroke_begins_and_a_four_when_it_en
     assert verdict_of(bundled_predictor, [FOUR_L, tick], pen) is False
     assert verdict_of(bundled_predictor, [FOUR_L, FOUR_DOWN], pen) is True
     draw_strokes(qtbot, window, [FOUR_L])
-    settle(qtbot, window)
+    wait_for_reading(qtbot, window)
     assert window.probabilities.is_digit
     canvas = window.canvas
     points = [canvas.to_widget(x, y).toPoint() for x, y in FOUR_DOWN]
     QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, points[0])
     for p in points[1:FOUR_TICK]:
         QTest.mouseMove(canvas, p)
-    settle(qtbot, window)
+    wait_for_reading(qtbot, window)
     assert canvas.undo_stack.count() == 1, "the second stroke is still in progress"
     assert_not_a_digit(window)
     for p in points[FOUR_TICK:]:
         QTest.mouseMove(canvas, p)
-    settle(qtbot, window)
+    wait_for_reading(qtbot, window)
     assert canvas.undo_stack.count() == 1, "still the same stroke"
     assert_a_digit(window, 4)  # back to a digit before the pen is lifted
     QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, points[-1])
-    settle(qtbot, window)
+    wait_for_reading(qtbot, window)
     assert_a_digit(window, 4)
 
 
@@ -137,7 +128,7 @@ def test_the_how_it_reads_view_says_it_is_no_digit_and_then_a_digit(qtbot, windo
     view = window.pipeline_view
     qtbot.waitUntil(view.isVisible, timeout=5000)
     draw_strokes(qtbot, window, H)
-    settle(qtbot, window)
+    wait_for_reading(qtbot, window)
     qtbot.waitUntil(lambda: view.reading is window.latest, timeout=5000)
     pred = window.latest.prediction
     assert view.answer.text() == (f"That doesn't look like a digit: the network still picks {pred.digit} "
@@ -147,7 +138,7 @@ def test_the_how_it_reads_view_says_it_is_no_digit_and_then_a_digit(qtbot, windo
     assert view.panels["softmax"].static_key() == (pred.digit, False)
     window.clear_action.trigger()
     draw_strokes(qtbot, window, seven().strokes)
-    settle(qtbot, window)
+    wait_for_reading(qtbot, window)
     qtbot.waitUntil(lambda: view.reading is window.latest, timeout=5000)
     assert view.answer.text().startswith("The network reads a 7 (") and NOT_A_DIGIT not in view.answer.text()
     assert view.strip.is_digit

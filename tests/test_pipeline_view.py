@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from digitscope.app.views.pipeline_strip import KEYS
 from digitscope.model.inference import Prediction
-from helpers import approx_f32, assert_f32_close, loop, seven
+from helpers import approx_f32, assert_f32_close, loop, seven, wait_for_reading
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
@@ -16,11 +16,7 @@ from PySide6.QtTest import QTest
 def read(qtbot, w, drawing) -> None:
     """Put ``drawing`` on the canvas and wait until the window shows its reading."""
     w.canvas.set_drawing(drawing)
-    qtbot.waitUntil(lambda: w.latest is not None and w.latest.seq == w.latest_seq and w.latest.prediction is not None, timeout=10000)
-
-
-def settle(qtbot, w) -> None:
-    qtbot.waitUntil(lambda: w.latest is not None and w.latest.seq == w.latest_seq, timeout=10000)
+    wait_for_reading(qtbot, w, prediction=True)
 
 
 def click(widget, pos: QPointF) -> None:

@@ -4,25 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from digitscope.app.views.probabilities import BAR, OTHER_TOP, TOP, ProbabilityView
-from helpers import shown
-from PySide6.QtCore import QPointF
-
-
-def painted(view: ProbabilityView) -> tuple[np.ndarray, callable]:
-    """The plot's pixels (H, W, 3) and a map from data (x, y) to pixel (column, row)."""
-    image = view.plot.grab().toImage()
-    rgb = np.array([[image.pixelColor(x, y).getRgb()[:3] for x in range(image.width())] for y in range(image.height())])
-    vb = view.plot.getPlotItem().getViewBox()
-
-    def to_pixel(x: float, y: float) -> tuple[int, int]:
-        p = view.plot.mapFromScene(vb.mapViewToScene(QPointF(x, y)))
-        return round(p.x()), round(p.y())
-
-    return rgb, to_pixel
-
-
-def column_height(rgb: np.ndarray, column: int, colour: tuple[int, int, int]) -> int:
-    return int(np.sum(np.all(np.abs(rgb[:, column] - colour) <= 2, axis=1)))
+from helpers import column_height, painted, shown
 
 
 def test_bars_are_painted_at_their_digits_with_their_heights(qtbot):
@@ -64,7 +46,7 @@ def test_new_answers_repaint_their_text_and_never_relayout_the_window(qtbot):
     class Layouts(QObject):
         count = 0
 
-        def eventFilter(self, obj, event):  # noqa: N802
+        def eventFilter(self, obj, event):
             if event.type() == QEvent.Type.LayoutRequest:
                 Layouts.count += 1
             return False

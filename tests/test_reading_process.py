@@ -7,13 +7,11 @@ import signal
 
 import numpy as np
 import pytest
-from helpers import assert_f32_close, loop, seven, vertical_stroke
-from PySide6.QtCore import QSettings
+from helpers import assert_f32_close, loop, seven, vertical_stroke, wait_for_reading
 
 from digitscope.app.mosaic import LEVELS, ColourScale, dense_mosaic, index_mosaic, pool_mosaic
 from digitscope.app.reading import MapColouring, ReaderGone, ReadingProcess, ReadRequest, prepare_reading, read_drawing
 from digitscope.model.drawing import Drawing
-from digitscope.model.modelfile import bundled_model_path
 
 
 def _wait_ready(process: ReadingProcess, timeout: float = 30.0) -> None:
@@ -68,15 +66,8 @@ def test_colour_mosaic_scale_follows_the_hysteresis():
 
 
 @pytest.fixture
-def process_window(qtbot, tmp_path):
-    from digitscope.app.window import MainWindow
-
-    w = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), bundled_model=bundled_model_path(), reading_process=True)
-    qtbot.addWidget(w)
-    with qtbot.waitSignal(w.loader.loaded, timeout=60000):
-        w.show_when_ready()
-    yield w
-    w.close()
+def process_window(open_window):
+    return open_window(reading_process=True)
 
 
 def wait_for_child(qtbot, window) -> None:
@@ -89,8 +80,7 @@ def wait_for_child(qtbot, window) -> None:
 
 def _draw_and_settle(qtbot, window, drawing):
     window.canvas.set_drawing(drawing)
-    qtbot.waitUntil(lambda: window.latest is not None and window.latest.seq == window.latest_seq, timeout=10000)
-    return window.latest
+    return wait_for_reading(qtbot, window)
 
 
 def test_window_reads_in_the_child_and_falls_back_when_it_dies(qtbot, process_window):
@@ -154,7 +144,8 @@ def test_the_child_sends_whole_only_the_activations_asked_for(bundled_predictor)
         assert set(some.prediction.activations) == {"conv2"}
         assert set(some.prepared) == {"conv1", "conv2"}
         more = process.read(ReadRequest(4, loop(), keep=frozenset(), mosaics=frozenset({"pool", "dense"})))
-        np.testing.assert_array_equal(more.prepared["pool"][0], pool_mosaic(full.prediction.activations["pool"], full.prepared["conv2"][1])[0])
+        pooled = pool_mosaic(full.prediction.activations["pool"], full.prepared["conv2"][1])[0]
+        np.testing.assert_array_equal(more.prepared["pool"][0], pooled)
         np.testing.assert_array_equal(more.prepared["dense"][0], dense_mosaic(full.prediction.activations["dense"], ColourScale())[0])
     finally:
         process.close()
@@ -256,8 +247,7 @@ def test_an_answer_waiting_behind_a_busy_event_loop_is_not_taken_for_a_hang(qtbo
     link._overdue()  # as if the watchdog's timeout were handled before the pipe's notice
     assert w.latest.seq > shown, "the waiting answer was taken"
     assert w.worker.use_process and w.worker.process_pid == pid, "the child answered: it is kept"
-    qtbot.waitUntil(lambda: w.latest.seq == w.latest_seq, timeout=10000)
-    assert w.latest.prediction.digit == 0 and w.worker.process_pid == pid
+    assert wait_for_reading(qtbot, w).prediction.digit == 0 and w.worker.process_pid == pid
 
 
 class _CountingColouring(MapColouring):

@@ -9,71 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import loop, vertical_stroke
-from PySide6.QtCore import QSettings
+from helpers import dialog_for, label_some
 from PySide6.QtWidgets import QMessageBox
 
 from digitscope.model.files import sha256_file
 from digitscope.model.modelfile import bundled_model_path
 
-
-@pytest.fixture(autouse=True)
-def no_modal_questions(monkeypatch):
-    """A question box would block a headless test forever: answer No unless a test says otherwise."""
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
-
-
-@pytest.fixture
-def data_dir(tmp_path):
-    return tmp_path / "data"
-
-
-@pytest.fixture
-def settings_file(tmp_path):
-    return tmp_path / "settings.ini"
-
-
-def open_window(qtbot, settings_file: Path, data_dir: Path):
-    from digitscope.app.window import MainWindow
-
-    w = MainWindow(settings=QSettings(str(settings_file), QSettings.Format.IniFormat), bundled_model=bundled_model_path(), data_dir=data_dir)
-    qtbot.addWidget(w)
-    with qtbot.waitSignal(w.loader.loaded, timeout=60000):
-        w.show_when_ready()
-    return w
-
-
-@pytest.fixture
-def window(qtbot, settings_file, data_dir):
-    w = open_window(qtbot, settings_file, data_dir)
-    yield w
-    if w.retrain_dialog is not None and w.retrain_dialog.busy():
-        w.retrain_dialog.stop_and_wait()
-    w.close()
-
-
-@pytest.fixture
-def warnings(monkeypatch):
-    shown: list[str] = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text, *a, **k: shown.append(f"{title}: {text}"))
-    return shown
-
-
-def label_some(window, qtbot) -> None:
-    for _ in range(3):
-        window.canvas.set_drawing(vertical_stroke())
-        window.label_drawing(1)
-        window.canvas.set_drawing(loop())
-        window.label_drawing(0)
-
-
-def dialog_for(window, tiny_mnist, epochs: int = 2, batch: int = 32):
-    dialog = window.show_retrain()
-    assert dialog.set_mnist(tiny_mnist)
-    dialog.epochs.setValue(epochs)
-    dialog.batch.setValue(batch)
-    dialog.augment.setChecked(False)
-    return dialog
+pytestmark = pytest.mark.usefixtures("no_modal_questions")
 
 
 def no_candidates(data_dir: Path) -> bool:
@@ -81,9 +23,9 @@ def no_candidates(data_dir: Path) -> bool:
     return not folder.exists() or not any(folder.iterdir())
 
 
-def test_retrain_through_the_dialog_keep_and_reopen(qtbot, window, tiny_mnist, data_dir, settings_file, warnings):
+def test_retrain_through_the_dialog_keep_and_reopen(qtbot, window, open_window, tiny_mnist, data_dir, settings_file, warnings):
     bundled_sha = sha256_file(bundled_model_path())
-    label_some(window, qtbot)
+    label_some(window)
     assert window.store.counts()[1] == 3 and window.store.counts()[0] == 3
     (data_dir / "my-drawings" / "7").mkdir(parents=True)
     (data_dir / "my-drawings" / "7" / "broken.json").write_text("{not a drawing")
@@ -119,7 +61,7 @@ def test_retrain_through_the_dialog_keep_and_reopen(qtbot, window, tiny_mnist, d
     assert not warnings
     window.close()
 
-    again = open_window(qtbot, settings_file, data_dir)
+    again = open_window(settings_file)  # the app started again
     assert Path(again.predictor.path) == kept, "still active after a restart"
     again.reset_model()
     qtbot.waitUntil(lambda: Path(again.predictor.path) == bundled_model_path(), timeout=30000)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from digitscope.app.views.pixel_image import to_qimage
 from digitscope.app.views.saliency import AGAINST, FOR, saliency_rgba
-from helpers import seven
+from helpers import seven, wait_for_reading
 from PySide6.QtGui import QColor
 
 
@@ -22,7 +22,7 @@ def orange_pixels(widget) -> int:
 def test_saliency_overlays_the_strokes_and_follows_the_drawing(qtbot, settings, open_window):
     w = open_window(settings)
     w.canvas.set_drawing(seven())
-    qtbot.waitUntil(lambda: w.latest is not None and w.latest.prediction is not None, timeout=10000)
+    wait_for_reading(qtbot, w, prediction=True)
     assert w.canvas.overlay is None and orange_pixels(w.canvas) == 0
     w.saliency_action.trigger()
     qtbot.waitUntil(lambda: w.canvas.overlay is not None, timeout=10000)
@@ -49,11 +49,11 @@ def test_saliency_overlays_the_strokes_and_follows_the_drawing(qtbot, settings, 
     w.close()
 
 
-def test_the_choice_is_remembered(qtbot, settings, open_window):
-    w = open_window(settings)
+def test_the_choice_is_remembered(qtbot, settings_file, open_window):
+    w = open_window(settings_file)
     w.set_saliency(True)
     w.close()
-    again = open_window(settings)
+    again = open_window(settings_file)  # the app started again, its settings read from the file
     assert again.saliency_action.isChecked() and again.session.saliency
     again.close()
 

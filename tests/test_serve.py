@@ -140,7 +140,8 @@ def raw_exchange(server, payload: bytes) -> bytes:
 
 
 def test_missing_length_bad_length_and_truncated_bodies(server):
-    assert raw_exchange(server, b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\r\n{}").startswith(b"HTTP/1.1 411")
+    no_length = b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\r\n{}"
+    assert raw_exchange(server, no_length).startswith(b"HTTP/1.1 411")
     assert raw_exchange(server, b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -5\r\n\r\n").startswith(b"HTTP/1.1 400")
     assert raw_exchange(server, b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{}").startswith(b"HTTP/1.1 400")
     assert raw_exchange(server, b"GARBAGE\r\n\r\n").startswith(b"HTTP/1.1 400")
@@ -183,7 +184,8 @@ def test_the_server_survives_random_malformed_requests(server):
                                           {"width": 280, "height": 280, "pen_width": 20, "strokes": [[[0, 0]]] * 3}])).encode()
             ctype = "application/json"
         else:
-            body = png_of(np.asarray(np.random.default_rng(i).random((rng.randint(1, 60), rng.randint(1, 60))), np.float32))[: rng.randint(8, 200)]
+            pixels = np.asarray(np.random.default_rng(i).random((rng.randint(1, 60), rng.randint(1, 60))), np.float32)
+            body = png_of(pixels)[: rng.randint(8, 200)]
             ctype = "image/png"
         status, doc, _ = request(server, "POST", "/predict", body, {"Content-Type": ctype})
         assert status < 500, (status, doc, body[:80])

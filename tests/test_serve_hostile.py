@@ -356,7 +356,10 @@ def test_malformed_content_lengths_get_400(make_server, length):
 def test_conflicting_content_lengths_get_400_and_equal_ones_are_one(make_server):
     srv = make_server()
     body = drawing_body()
-    two = f"POST /predict HTTP/1.1\r\nHost: {LOCAL}\r\nContent-Type: application/json\r\nContent-Length: {{}}\r\nContent-Length: {{}}\r\n\r\n"
+    two = (
+        f"POST /predict HTTP/1.1\r\nHost: {LOCAL}\r\nContent-Type: application/json\r\n"
+        "Content-Length: {}\r\nContent-Length: {}\r\n\r\n"
+    )
     assert parse(exchange(srv, two.format(len(body), 5).encode() + body))[0] == 400
     assert parse(exchange(srv, two.format(len(body), len(body)).encode() + body))[0] == 200
 
@@ -367,7 +370,9 @@ def test_a_body_on_a_get_is_read_and_dropped(make_server):
     assert data.count(b"HTTP/1.1 200 OK") == 2, data
 
 
-@pytest.mark.parametrize(("path", "status", "allow"), [("/health", 200, None), ("/", 200, None), ("/predict", 405, "POST"), ("/nowhere", 404, None)])
+@pytest.mark.parametrize(
+    ("path", "status", "allow"), [("/health", 200, None), ("/", 200, None), ("/predict", 405, "POST"), ("/nowhere", 404, None)]
+)
 def test_head_gets_the_get_headers_without_a_body(make_server, path, status, allow):
     srv = make_server()
     data = exchange(srv, f"HEAD {path} HTTP/1.1\r\nHost: {LOCAL}\r\nConnection: close\r\n\r\n".encode())

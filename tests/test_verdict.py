@@ -107,7 +107,8 @@ def test_bundled_cnn_with_a_detector_flags_an_h_and_an_x_not_a_seven(bundled_pre
         pick = np.random.default_rng(0).choice(60000, 3000, replace=False)
         x, y = m["x_train"][pick] / 255.0, m["y_train"][pick]
     scribbles, _ = scribble_drawings(660, seed=5)
-    v = fit("detector", [(features(w, x), y)], [features(w, np.stack(letters)), features(w, np.stack([drawing_to_tensor(d) for d in scribbles]))])
+    no_digits = [features(w, np.stack(letters)), features(w, np.stack([drawing_to_tensor(d) for d in scribbles]))]
+    v = fit("detector", [(features(w, x), y)], no_digits)
     h, xx, s = (features(w, drawing_to_tensor(d)[None]) for d in (_letter_h(), _letter_x(), seven()))
     assert not v.is_digit(*h)[0]
     assert not v.is_digit(*xx)[0]
