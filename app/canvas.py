@@ -30,6 +30,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ..model.drawing import Drawing
+from . import theme
 
 LOGICAL_SIZE = 280.0
 #: The default pen: on a digit 70 % of the canvas tall it gives MNIST's mean ink
@@ -260,7 +261,7 @@ class DrawingCanvas(QWidget):
             self._current_px = self._widget_points(self._current)
         super().resizeEvent(event)
 
-    def _pen(self, k: float, color: str = "#111111") -> QPen:
+    def _pen(self, k: float, color: str = theme.CANVAS_INK) -> QPen:
         return QPen(QColor(color), self.pen_width * k, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
 
     def _render_cache(self) -> QPixmap:
@@ -272,8 +273,8 @@ class DrawingCanvas(QWidget):
         painter = QPainter(pixmap)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         sq = self.square()
-        painter.fillRect(sq, QColor("#ffffff"))
-        painter.setPen(QPen(QColor("#c9ced6"), 1))
+        painter.fillRect(sq, QColor(theme.PAPER))
+        painter.setPen(QPen(QColor(theme.FRAME), 1))
         painter.drawRect(sq)
         if self._image is not None:
             self._draw_image(painter, sq)
@@ -302,7 +303,7 @@ class DrawingCanvas(QWidget):
             painter.setPen(self._pen(sq.width() / LOGICAL_SIZE))
             painter.drawPath(self._current_part(event.rect(), sq.width() / LOGICAL_SIZE))
         elif self.is_empty():
-            painter.setPen(QColor("#9aa1ab"))
+            painter.setPen(QColor(theme.HINT))
             font = QFont(self.font())
             font.setPointSizeF(max(12.0, sq.width() / 18.0))
             painter.setFont(font)
@@ -355,13 +356,13 @@ class DrawingCanvas(QWidget):
     def render_image(self, side: int = 560) -> QImage:
         """The drawing alone, black on white, ``side`` pixels square (for PNG export)."""
         image = QImage(side, side, QImage.Format.Format_RGB32)
-        image.fill(QColor("#ffffff"))
+        image.fill(QColor(theme.PAPER))
         painter = QPainter(image)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         if self._image is not None:
             self._draw_image(painter, QRectF(0, 0, side, side))
         k = side / LOGICAL_SIZE
-        painter.setPen(self._pen(k, "#000000"))
+        painter.setPen(self._pen(k, theme.INK))
         for stroke in self._strokes:
             path = QPainterPath(QPointF(stroke[0][0] * k, stroke[0][1] * k))
             for x, y in stroke[1:] or stroke:

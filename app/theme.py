@@ -19,8 +19,12 @@ PLOT_TEXT = "#333"
 DIGIT = "#1f2a37"
 #: What digits are drawn on (the canvas, thumbnails, plot backgrounds).
 PAPER = "#ffffff"
-#: The ink of a drawing, as drawn.
+#: The ink of a drawing, as rendered for the network and exported.
 INK = "#000000"
+#: The ink on the canvas, as the person draws (a touch softer than black).
+CANVAS_INK = "#111111"
+#: The canvas's "Draw a digit" hint.
+HINT = "#9aa1ab"
 #: Thin frames: around the canvas, a thumbnail, a cell of numbers.
 FRAME = "#c9ced6"
 #: The face of a thumbnail whose file cannot be read.

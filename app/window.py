@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from ..model.architecture import CONV_SHAPES
 from ..model.my_drawings import DrawingStore
+from . import theme
 from .canvas import DrawingCanvas
 from .file_actions import FileActions
 from .reading import Reading
@@ -141,7 +142,7 @@ class MainWindow(QMainWindow):
         }
         self.right_layout.addWidget(self.probabilities, 3)
         caption = QLabel("What the network sees (28×28)")
-        caption.setStyleSheet("color: #56606d;")
+        caption.setStyleSheet(theme.CAPTION_STYLE)
         self.right_layout.addWidget(caption)
         self.right_layout.addWidget(self.input_view, 2)
         self.maps_layout.addWidget(self.maps["conv1"], 1)
@@ -312,7 +313,7 @@ class MainWindow(QMainWindow):
             shortcut.activated.connect(lambda d=digit: self.label_drawing(d))
         label_row.addStretch(1)
         self.drawings_count = QLabel()
-        self.drawings_count.setStyleSheet("color: #56606d;")
+        self.drawings_count.setStyleSheet(theme.CAPTION_STYLE)
         label_row.addWidget(self.drawings_count)
         return label_row
 
