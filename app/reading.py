@@ -125,7 +125,7 @@ def read_drawing(seq: int, source: Drawing | np.ndarray, predictor: Any, salienc
     except Exception as exc:  # noqa: BLE001 (a model that fails on this input must not stop the reading)
         return Reading(seq, tensor, None, error=f"the model failed: {exc}")
     reading = Reading(seq, tensor, prediction, placement=placement)
-    weights = getattr(predictor, "weights", None)
+    weights = getattr(predictor, "cnn_weights", None)
     if saliency and prediction is not None and placement is not None and weights is not None:
         from ..model.saliency import gradient_x_input
 
@@ -161,7 +161,7 @@ def completed(reading: Reading | None, predictor: Any, activations: frozenset[st
     The same tensor and weights: under a millisecond, so a view opened on a trimmed reading
     shows at once rather than at the next stroke."""
     pred = reading.prediction if reading is not None else None
-    if pred is None or getattr(predictor, "weights", None) is None:
+    if pred is None or not getattr(predictor, "is_cnn", False):
         return None
     missing = (activations | (mosaics - (reading.prepared or {}).keys())) - pred.activations.keys()
     if not missing:
@@ -226,10 +226,7 @@ class MapColouring:
 def numpy_weights(predictor: Any) -> Any:
     """What the reading process needs to read with ``predictor``: its CNN or Dense-network
     weights as NumPy arrays, or None (no model, or one only Keras can run)."""
-    if predictor is None:
-        return None
-    weights = getattr(predictor, "weights", None)
-    return weights if weights is not None else getattr(predictor, "dense", None)
+    return getattr(predictor, "numpy_weights", None) if predictor is not None else None
 
 
 def _numpy_predictor(weights: Any, verdict: Any = None) -> Any:

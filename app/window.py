@@ -202,7 +202,7 @@ class MainWindow(QMainWindow):
         from .views.map_detail import MapDetailDialog
 
         kernel = bias = None
-        weights = getattr(self.session.predictor, "weights", None)
+        weights = getattr(self.session.predictor, "cnn_weights", None)
         if layer == "conv1" and weights is not None:
             kernel, bias = weights.kernel1[:, :, 0, channel], float(weights.b1[channel])
         dialog = MapDetailDialog(layer, channel, kernel, bias, self)

@@ -127,7 +127,7 @@ def evaluate_fold(site: str, inputs: dict[str, np.ndarray], args: argparse.Names
     feature_kinds = [k for k in args.kinds if k != "network"]
     if not feature_kinds:
         return results
-    w = load_predictor(args.folds / f"{site}.keras").weights
+    w = load_predictor(args.folds / f"{site}.keras").cnn_weights
     names = ("mnist_train", "mnist_test", "digit", "letter", "scr_train", "scr_test")
     feats = {k: features(w, inputs[f"{k}_x"]) for k in names}
     d_in, d_out = inputs["digit_site"] != site, inputs["digit_site"] == site

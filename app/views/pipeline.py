@@ -130,7 +130,7 @@ class PipelineView(QDialog):
         """Show ``reading`` (a :class:`..reading.Reading`, or None) as read with ``predictor``."""
         self.updates += 1
         self.reading = reading
-        self.weights = getattr(predictor, "weights", None)
+        self.weights = getattr(predictor, "cnn_weights", None)
         name = str(getattr(predictor, "name", "")) if predictor is not None else ""
         if name != self.model_name:
             self.model_name = name
