@@ -164,3 +164,29 @@ def run_cli_bounded(*args: str | Path, address_space: int, env: dict[str, str] |
     peaks = [int(line.split("=")[1]) * 1024 for line in lines if line.startswith("maxrss_kb=")]
     err = "\n".join(line for line in lines if not line.startswith("maxrss_kb="))
     return r.returncode, r.stdout, err, peaks[0] if peaks else -1
+
+
+def random_cnn(seed: int):
+    """The CNN of ``architecture.build_cnn`` with Keras's random kernels (seeded) and non-zero
+    biases (the zero init would leave the activations trivial)."""
+    import keras
+    from digitscope.model.architecture import build_cnn
+
+    keras.utils.set_random_seed(seed)
+    model = build_cnn()
+    rng = np.random.default_rng(seed + 1)
+    for layer in model.layers:
+        if layer.get_weights():
+            k, b = layer.get_weights()
+            layer.set_weights([k, rng.normal(0, 0.05, b.shape).astype(np.float32)])
+    return model
+
+
+def bar_png(path: Path) -> Path:
+    """A 28×28 white-on-black vertical bar: the bundled model reads it as a 1."""
+    from PIL import Image, ImageDraw
+
+    im = Image.new("L", (28, 28), 0)
+    ImageDraw.Draw(im).line([(14, 4), (14, 24)], fill=255, width=3)
+    im.save(path)
+    return path

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from digitscope.model.architecture import MAP_SHAPES
 from digitscope.model.preprocess import drawing_to_tensor
+import helpers
 from helpers import assert_f32_close, loop, seven, vertical_stroke
 
 STAGES = ("conv1", "conv2", "pool", "dense")
@@ -14,18 +15,7 @@ STAGES = ("conv1", "conv2", "pool", "dense")
 
 @pytest.fixture(scope="module")
 def random_cnn():
-    """The CNN of ``architecture.build_cnn`` with random kernels and non-zero biases."""
-    import keras
-    from digitscope.model.architecture import build_cnn
-
-    keras.utils.set_random_seed(7)
-    model = build_cnn()
-    rng = np.random.default_rng(8)
-    for layer in model.layers:
-        if layer.get_weights():
-            k, b = layer.get_weights()
-            layer.set_weights([k, rng.normal(0, 0.05, b.shape).astype(np.float32)])
-    return model
+    return helpers.random_cnn(7)
 
 
 @pytest.fixture(scope="module")

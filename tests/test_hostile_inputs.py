@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from digitscope.model.drawing import Drawing, DrawingError, load_drawing, parse_drawing, save_drawing
 from digitscope.model.preprocess import EmptyInputError, drawing_to_tensor, image_to_tensor, load_image_gray
-from helpers import loop, run_cli_bounded, vertical_stroke
+from helpers import bar_png, loop, run_cli_bounded, vertical_stroke
 from PIL import Image, ImageDraw
 
 #: The address space a CLI probe may use (the issue's bound on the CLI's peak memory).
@@ -55,12 +55,6 @@ def stream_png(path: Path, width: int, height: int, mode: str = "L") -> Path:
     return path
 
 
-def bar_png(path: Path) -> Path:
-    """A 28×28 white-on-black vertical bar: the bundled model reads it as a 1."""
-    im = Image.new("L", (28, 28), 0)
-    ImageDraw.Draw(im).line([(14, 4), (14, 24)], fill=255, width=3)
-    im.save(path)
-    return path
 
 
 def float_tiff(path: Path, top: float, bad: float | None = None) -> Path:

@@ -33,7 +33,7 @@ from digitscope.model.modelfile import (
     read_metadata,
 )
 
-from helpers import run_cli_bounded
+from helpers import bar_png, run_cli_bounded
 
 MiB, GiB = 1 << 20, 1 << 30
 #: The address space a CLI probe may use (the issue's bound on the CLI's peak memory).
@@ -173,13 +173,6 @@ def poison(value: float):
     return change
 
 
-def bar_png(path: Path) -> Path:
-    from PIL import Image, ImageDraw
-
-    im = Image.new("L", (28, 28), 0)
-    ImageDraw.Draw(im).line([(14, 4), (14, 24)], fill=255, width=3)
-    im.save(path)
-    return path
 
 
 def run_cli(*args: str | Path, address_space: int = CLI_ADDRESS_SPACE) -> tuple[int, str, str, int]:

@@ -5,22 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from digitscope.model.preprocess import drawing_to_tensor
+import helpers
 from helpers import assert_f32_close, loop, seven, vertical_stroke
 
 
 @pytest.fixture(scope="module")
 def random_cnn():
-    import keras
-    from digitscope.model.architecture import build_cnn
-
-    keras.utils.set_random_seed(1)
-    model = build_cnn()
-    # make activations non-trivial: larger biases than the zero init
-    for layer in model.layers:
-        if layer.get_weights():
-            k, b = layer.get_weights()
-            layer.set_weights([k, np.random.default_rng(2).normal(0, 0.05, b.shape).astype(np.float32)])
-    return model
+    return helpers.random_cnn(1)
 
 
 def test_architecture_is_the_classic_cnn(random_cnn):

@@ -17,6 +17,7 @@ import h5py
 import numpy as np
 import pytest
 from digitscope.model.preprocess import drawing_to_tensor
+import helpers
 from helpers import assert_f32_close, loop, seven
 
 WARNING = "looks like the Digitscope CNN but cannot be read without TensorFlow"
@@ -48,17 +49,7 @@ READ_BLOCKED = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def random_cnn():
-    import keras
-    from digitscope.model.architecture import build_cnn
-
-    keras.utils.set_random_seed(11)
-    model = build_cnn()
-    rng = np.random.default_rng(12)
-    for layer in model.layers:
-        if layer.get_weights():
-            k, b = layer.get_weights()
-            layer.set_weights([k, rng.normal(0, 0.05, b.shape).astype(np.float32)])
-    return model
+    return helpers.random_cnn(11)
 
 
 @pytest.fixture(scope="module")
