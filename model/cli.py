@@ -389,6 +389,7 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     from .serve import DigitServer
+    from .tf_serving import MODEL_NAME
 
     predictor = _load(args.model)
     server = DigitServer((args.host, args.port), predictor, max_bytes=args.max_bytes, verbose=args.verbose,
@@ -397,7 +398,8 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         names = "; it answers any Host name (--allow-host NAME limits them)" if server.host_check.any_name else ""
         print(f"digitscope serve: listening on {args.host}: other machines can reach it, and the API has no "
               f"authentication{names}", file=sys.stderr)
-    print(f"serving {server.model_name} on {server.url} (POST /predict, GET /health); Ctrl+C stops", file=out, flush=True)
+    print(f"serving {server.model_name} on {server.url} (POST /predict, GET /health; TensorFlow Serving's "
+          f"POST /v1/models/{MODEL_NAME}:predict); Ctrl+C stops", file=out, flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

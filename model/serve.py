@@ -10,7 +10,10 @@ Endpoints (JSON responses, UTF-8):
   then the network's best guess; null if the model has no verdict).
   The preprocessing is exactly the app's and ``digitscope predict``'s.
 - ``GET /health`` → ``{"status": "ok", "model": "<file name>"}``.
-- ``GET /`` → the list of endpoints. ``HEAD`` works for both GET endpoints.
+- TensorFlow Serving's REST API (:mod:`.tf_serving`): ``POST /v1/models/digitscope:predict``
+  with ``{"instances": [...]}`` (28×28×1 tensors) → ``{"predictions": [[...10...], ...]}``,
+  ``GET /v1/models/digitscope`` (status) and ``GET /v1/models/digitscope/metadata``.
+- ``GET /`` → the list of endpoints. ``HEAD`` works for every GET endpoint.
 
 Every answer is JSON, errors as ``{"error": "..."}``: 400 malformed request,
 JSON, drawing or image; 403 a ``Host`` this server does not answer to (against
@@ -50,6 +53,7 @@ import numpy as np
 
 from .. import __version__
 from .drawing import DrawingError, parse_drawing
+from . import tf_serving
 from .preprocess import MAX_IMAGE_PIXELS, EmptyInputError, ImageTooLargeError, drawing_to_tensor, image_to_tensor, load_image_gray
 
 DEFAULT_PORT = 8000
@@ -336,6 +340,9 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/predict" and self.command == "POST":
             self._predict()
             return
+        if path.startswith(tf_serving.PREFIX):
+            self._tf_serving(path)
+            return
         self._discard_body()
         methods = ROUTES.get(path)
         if methods is None:
@@ -354,6 +361,9 @@ class _Handler(BaseHTTPRequestHandler):
                 "endpoints": {
                     "POST /predict": "a drawing (application/json) or an image (image/png, image/jpeg...)",
                     "GET /health": "liveness and the model's name",
+                    f"POST /v1/models/{tf_serving.MODEL_NAME}:predict": "TensorFlow Serving's predict: {\"instances\": [28x28x1 tensors]}",
+                    f"GET /v1/models/{tf_serving.MODEL_NAME}": "TensorFlow Serving's model status",
+                    f"GET /v1/models/{tf_serving.MODEL_NAME}/metadata": "TensorFlow Serving's model metadata (the signature)",
                 },
                 "max_bytes": self.server.max_bytes,
             })
@@ -363,6 +373,25 @@ class _Handler(BaseHTTPRequestHandler):
     def _predict(self) -> None:
         body = self._read_body()
         doc = self.server.run_work(self.server.answer, self.headers.get("Content-Type", ""), body)
+        self._send(HTTPStatus.OK, doc)
+
+    def _tf_serving(self, path: str) -> None:
+        """TensorFlow Serving's endpoints (any Content-Type: its clients often send none)."""
+        try:
+            where = tf_serving.route(path)
+        except tf_serving.ServingError as exc:
+            self._discard_body()
+            raise RequestError(exc.status, str(exc)) from None
+        methods = ("GET", "HEAD") if where.method == "GET" else (where.method,)
+        if self.command not in methods:
+            self._discard_body()
+            raise RequestError(HTTPStatus.METHOD_NOT_ALLOWED, f"{self.command} is not supported for {path[:200]}: use "
+                               f"{' or '.join(methods)}", {"Allow": ", ".join(methods)})
+        if where.action == "predict":
+            doc = self.server.run_work(self.server.answer_tf_serving, self._read_body())
+        else:
+            self._discard_body()
+            doc = tf_serving.status_doc() if where.action == "status" else tf_serving.metadata_doc()
         self._send(HTTPStatus.OK, doc)
 
     # ------------------------------------------------------------------ body
@@ -546,16 +575,30 @@ class DigitServer(ThreadingHTTPServer):
     def answer(self, content_type: str, body: bytes) -> dict[str, Any]:
         """The JSON answer to a ``POST /predict`` body, or :class:`RequestError`."""
         tensor = read_body_tensor(content_type, body, self.max_pixels)
+        prediction = self._run_model(self.predictor.predict, tensor)
+        probs = [round(float(p), 6) for p in prediction.probabilities]
+        return {"digit": prediction.digit, "confidence": round(prediction.confidence, 6), "probabilities": probs,
+                "is_digit": prediction.is_digit}
+
+    def answer_tf_serving(self, body: bytes) -> dict[str, Any]:
+        """The JSON answer to a TensorFlow Serving ``:predict`` body, or :class:`RequestError`."""
         try:
-            prediction = self.predictor.predict(tensor)
+            request = tf_serving.parse_predict(body)
+        except tf_serving.ServingError as exc:
+            raise RequestError(exc.status, str(exc)) from None
+        except MemoryError:
+            raise busy("out of memory reading the request: try again") from None
+        return tf_serving.predict_doc(self._run_model(self.predictor.probabilities, request.images), request.columnar)
+
+    def _run_model(self, fn: Callable[[np.ndarray], Any], images: np.ndarray) -> Any:
+        """``fn(images)``: out of memory → 503; any other failure is a bug here → 500, logged, and serve on."""
+        try:
+            return fn(images)
         except MemoryError:
             raise busy("out of memory: try again") from None
         except Exception as exc:  # noqa: BLE001 (a failed forward pass is our fault: 500, and serve on)
             self.log_internal_error(exc)
             raise RequestError(HTTPStatus.INTERNAL_SERVER_ERROR, f"the model failed: {type(exc).__name__}") from None
-        probs = [round(float(p), 6) for p in prediction.probabilities]
-        return {"digit": prediction.digit, "confidence": round(prediction.confidence, 6), "probabilities": probs,
-                "is_digit": prediction.is_digit}
 
     def server_close(self) -> None:
         super().server_close()
