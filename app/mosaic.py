@@ -39,6 +39,12 @@ class Palette:
         object.__setattr__(self, "indexed", indexed)
 
 
+def qt_colours(palette: Palette) -> tuple[int, ...]:
+    """What a mosaic's indices stand for in ``palette``, as Qt's 0xAARRGGBB colours (an indexed QImage's table)."""
+    r, g, b, a = palette.indexed.view(np.uint8).reshape(-1, 4).astype(np.uint32).T
+    return tuple(int(v) for v in (a << 24) | (r << 16) | (g << 8) | b)
+
+
 def pack_rgba(r: int, g: int, b: int, a: int = 255) -> int:
     """One RGBA pixel as the uint32 that has its bytes in memory order."""
     return int(np.array([[r, g, b, a]], np.uint8).view(np.uint32)[0, 0])

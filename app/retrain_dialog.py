@@ -14,7 +14,10 @@ starts). The model in use is never touched.
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +50,15 @@ from PySide6.QtWidgets import (
 )
 
 from ..model.architecture import ARCHITECTURES, DEFAULT_ARCHITECTURE, ArchitectureSpec
+from ..model.drawing import Drawing
 from ..model.my_drawings import DrawingStore
+from ..model.presets import TrainPreset, explanation, parting
 from ..model.train_run import TrainRequest
 from . import theme
 from .mosaic import nice_ceiling
+from .preset_choice import PresetChoice
 from .training_process import TrainingRun
+from .views.learning import LearningView
 
 
 def mnist_state(path: str | None) -> tuple[Path | None, str]:
@@ -83,11 +90,17 @@ class RetrainDialog(QDialog):
     kept = Signal(Path)
 
     def __init__(
-        self, settings: QSettings, store: DrawingStore, current_model: Path | None, models_dir: Path, parent: QWidget | None = None
+        self, settings: QSettings, store: DrawingStore, current_model: Path | None, models_dir: Path, parent: QWidget | None = None,
+        probe: Callable[[], Drawing] | None = None,
     ) -> None:
+        """``probe`` gives the drawing on the canvas: the digit "What it learns" reads as the network trains."""
         super().__init__(parent)
         self.setWindowTitle("Retrain the model")
         self.settings, self.store, self.current_model, self.models_dir = settings, store, current_model, models_dir
+        self.probe_source = probe
+        self.probe_file: Path | None = None  # the canvas's drawing, written for the train process
+        self.weights_interval = TrainRequest.weights_interval  # seconds between "What it learns" frames (0: none)
+        self.events: list[dict[str, Any]] = []  # this run's start and epoch events (where its curves part)
         self.run: TrainingRun | None = None
         self.candidate: Path | None = None
         self.comparison: Any = None  # ModelComparisonDialog, made on first use
@@ -104,12 +117,15 @@ class RetrainDialog(QDialog):
         layout = QHBoxLayout(self)
         layout.addWidget(self._settings_panel())
         layout.addWidget(self._progress_panel(), 1)
+        self.learning = LearningView()
+        self.learning.setMinimumWidth(300)
+        layout.addWidget(self.learning)
         self._refresh_data()
         self._set_state("idle")
         self._network_changed()
         self._preset_axes()
         self.epochs.valueChanged.connect(lambda _: self._preset_axes() if not self.busy() else None)
-        self.resize(1100, 640)
+        self.resize(1420, 700)
 
     # ------------------------------------------------------------------ layout
 
@@ -125,6 +141,9 @@ class RetrainDialog(QDialog):
     def _settings_panel(self) -> QWidget:
         box = QGroupBox("Data and settings")
         form = QFormLayout(box)
+        self.presets = PresetChoice()
+        self.presets.changed.connect(self._preset_changed)
+        form.addRow("Preset", self.presets)
         self._data_rows(form)
         self._training_rows(form)
         self._button_rows(form)
@@ -194,7 +213,7 @@ class RetrainDialog(QDialog):
         self.augment.setChecked(True)
         form.addRow("Augmentation", self.augment)
         self.validation = QDoubleSpinBox()
-        self.validation.setRange(0.0, 0.5)
+        self.validation.setRange(0.0, 0.9)
         self.validation.setSingleStep(0.05)
         self.validation.setValue(0.1)
         form.addRow("Validation split", self.validation)
@@ -249,6 +268,30 @@ class RetrainDialog(QDialog):
         self._start_changed(self.fine_tune.isChecked())
         self.rate.setToolTip(spec.rate_meaning[:1].upper() + spec.rate_meaning[1:])
 
+    def _preset_changed(self, preset: TrainPreset | None) -> None:
+        """A preset shows the settings it runs, not editable; "Your own settings" makes them editable again."""
+        own = preset is None
+        if not own:
+            if self.use_drawings.isEnabled():
+                self._own_drawings = self.use_drawings.isChecked()
+            self.set_architecture(preset.architecture)
+            self.scratch.setChecked(True)
+            spec = ARCHITECTURES[preset.architecture]
+            self.epochs.setValue(preset.epochs)
+            self.batch.setValue(preset.batch_size or spec.batch_size)
+            self.rate.setValue(preset.learning_rate or spec.learning_rate)
+            self.augment.setChecked(preset.augment != "off")
+            self.validation.setValue(preset.validation_split)
+            self.use_drawings.setChecked(False)
+        for widget in (self.network, self.fine_tune, self.scratch, self.layers, self.epochs, self.batch, self.rate, self.augment,
+                       self.validation, self.use_drawings, self.drawings_weight):
+            widget.setEnabled(own)
+        if own:
+            self.use_drawings.setChecked(getattr(self, "_own_drawings", self.use_drawings.isChecked()))
+            self._refresh_data()
+            self._network_changed()
+        self._preset_axes()
+
     def comparison_models(self) -> list[tuple[Path, str]]:
         """The models to compare: the bundled one, each kept model, and a new one not yet kept."""
         from .model_comparison import models_to_compare
@@ -293,6 +336,13 @@ class RetrainDialog(QDialog):
         }
         grid.addWidget(self.loss_plot, 3, 0)
         grid.addWidget(self.acc_plot, 3, 1)
+        self.parted_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(theme.CAPTION, width=1, style=Qt.PenStyle.DashLine))
+        self.parted_line.hide()
+        self.acc_plot.addItem(self.parted_line)
+        self.parting_note = QLabel("")
+        self.parting_note.setWordWrap(True)
+        self.parting_note.setStyleSheet(theme.CAPTION_STYLE)
+        grid.addWidget(self.parting_note, 7, 0, 1, 2)
         self.results = self._results_table()
         caption = QLabel("Accuracy, current vs new model")
         caption.setStyleSheet(theme.CAPTION_STYLE)
@@ -409,7 +459,7 @@ class RetrainDialog(QDialog):
         spec = self.spec()
         fine_tune = self.fine_tune.isChecked() and self.fine_tune.isEnabled() and self.current_model is not None
         drawings = self.use_drawings.isChecked() and self.use_drawings.isEnabled()
-        return TrainRequest(
+        request = TrainRequest(
             output=output,
             architecture=spec.key,
             epochs=self.epochs.value(),
@@ -423,7 +473,11 @@ class RetrainDialog(QDialog):
             drawings=str(self.store.root) if drawings else None,
             drawings_weight=self.drawings_weight.value() if drawings else TrainRequest.drawings_weight,
             compare_model=str(self.current_model) if self.current_model is not None else None,
+            probe=str(self.probe_file) if self.probe_file is not None else None,
+            weights_interval=self.weights_interval,
         )
+        preset = self.presets.preset()
+        return preset.apply(request) if preset is not None else request
 
     def arguments(self, output: Path) -> list[str]:
         """The ``digitscope train`` arguments for the current settings."""
@@ -442,8 +496,10 @@ class RetrainDialog(QDialog):
         except OSError as exc:
             QMessageBox.warning(self, "Cannot train", f"The models folder cannot be created: {exc}")
             return
-        self.settings.setValue("training/use_drawings", self.use_drawings.isChecked())
-        self.settings.setValue("training/drawings_weight", self.drawings_weight.value())
+        if self.presets.preset() is None:
+            self.settings.setValue("training/use_drawings", self.use_drawings.isChecked())
+            self.settings.setValue("training/drawings_weight", self.drawings_weight.value())
+        self._start_learning_view()
         for key in self.history:
             self.history[key] = []
         for curve in self.curves.values():
@@ -451,6 +507,9 @@ class RetrainDialog(QDialog):
         self.results.clearContents()
         self.confusion.clearContents()
         self.epochs_total = self.epochs.value()
+        self.events = []
+        self.parting_note.setText("")
+        self.parted_line.hide()
         self.skipped_note = ""
         self.verdict_note = ""
         self.epoch_bar.setValue(0)
@@ -464,6 +523,43 @@ class RetrainDialog(QDialog):
         self._set_state("running")
         self.status.setText("Starting: loading TensorFlow and the data…")
 
+    def _start_learning_view(self) -> None:
+        """Write the canvas's drawing for the train process to read as it trains (else the built-in 7)."""
+        from ..model.learning_frames import default_probe
+        from ..model.preprocess import drawing_to_tensor
+
+        self._remove_probe_file()
+        drawing = self.probe_source() if self.probe_source is not None else None
+        probe, whose = default_probe(), "the built-in 7 (draw a digit before pressing Train to watch your own)"
+        if drawing is not None and not drawing.is_empty:
+            try:
+                probe = drawing_to_tensor(drawing)
+                fd, name = tempfile.mkstemp(prefix="digitscope-probe-", suffix=".json")
+                os.close(fd)
+                self.probe_file = Path(name)
+                from ..model.drawing import save_drawing
+
+                save_drawing(drawing, self.probe_file)
+                whose = "your drawing"
+            except (OSError, ValueError):
+                self._remove_probe_file()
+                probe = default_probe()
+        spec = self.spec()
+        request = self.request(Path("unused.keras"))
+        if not spec.has_conv_layers:
+            note = f"The {spec.label} has no convolution filters to watch."
+        elif request.train_layers == "dense":
+            note = (f"The probe is {whose}. Fine-tuning the dense layers keeps these filters as they are: "
+                    "train all layers, or from scratch, to watch them form.")
+        else:
+            note = f"The probe is {whose}."
+        self.learning.start(probe, note)
+
+    def _remove_probe_file(self) -> None:
+        if self.probe_file is not None:
+            self.probe_file.unlink(missing_ok=True)
+            self.probe_file = None
+
     def cancel_training(self) -> None:
         if self.run is not None and self.run.running():
             self.status.setText("Stopping…")
@@ -476,7 +572,10 @@ class RetrainDialog(QDialog):
             note = f" Skipped {len(skipped)} unreadable: " + ", ".join(Path(s["path"]).name for s in skipped) + "." if skipped else ""
             self.status.setText(f"My drawings: {event['trained']} to train on, {event['held_out']} held out for the comparison.{note}")
             self.skipped_note = note
+        elif kind == "weights":
+            self._add_frame(event)
         elif kind == "start":
+            self.events.append(event)
             if int(event["epochs"]) != self.epochs_total:
                 self.epochs_total = int(event["epochs"])
                 for plot in (self.loss_plot, self.acc_plot):
@@ -494,12 +593,35 @@ class RetrainDialog(QDialog):
                 if event.get(key) is not None:
                     self._add_point(key, float(epoch), float(event[key]))
             self._progress(float(epoch), 1.0)
+            self.events.append(event)
+            self._show_parting()
         elif kind == "evaluated":
             self.status.setText("Comparing the new model with the current one…")
         elif kind == "compared":
             self._show_comparison(event["models"])
         elif kind == "verdict":
             self.verdict_note = verdict_sentence(event)
+
+    def _add_frame(self, event: dict[str, Any]) -> None:
+        from ..model.learning_frames import LearningFrame
+
+        try:
+            frame = LearningFrame.from_event(event)
+        except ValueError:
+            return  # a malformed frame is skipped: the curves and the run go on
+        self.learning.add_frame(frame)
+
+    def _show_parting(self) -> None:
+        """Where training and validation part: a dashed line at that epoch and one sentence."""
+        where = parting(self.events)
+        if where is None:
+            return
+        self.parting_note.setText(explanation(where))
+        if where.kind == "overfitting":
+            self.parted_line.setPos(where.parted_at)
+            self.parted_line.show()
+        else:
+            self.parted_line.hide()
 
     def _add_point(self, key: str, x: float, y: float) -> None:
         self.history[key].append((x, y))
@@ -565,6 +687,8 @@ class RetrainDialog(QDialog):
                 self.confusion.setItem(r, c, item)
 
     def _on_finished(self, status: str, message: str) -> None:
+        self._remove_probe_file()
+        self.learning.finish()
         if status == "done" and self.run is not None and self.run.saved is not None:
             self.candidate = self.run.saved
             self.status.setText(
@@ -624,7 +748,8 @@ class RetrainDialog(QDialog):
         self.state = state
         running = state == "running"
         self.train_button.setEnabled(state == "idle")
-        self.network.setEnabled(not running)
+        self.network.setEnabled(not running and self.presets.preset() is None)
+        self.presets.setEnabled(not running)
         self.cancel_button.setEnabled(running)
         self.keep_button.setEnabled(state == "review")
         self.discard_button.setEnabled(state == "review")

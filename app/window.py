@@ -513,7 +513,7 @@ class MainWindow(QMainWindow):
         if self.retrain_dialog is None or not self.retrain_dialog.isVisible() and not self.retrain_dialog.busy():
             if self.retrain_dialog is not None:
                 self.retrain_dialog.deleteLater()
-            self.retrain_dialog = RetrainDialog(self.settings, self.store, current, self.models_dir, self)
+            self.retrain_dialog = RetrainDialog(self.settings, self.store, current, self.models_dir, self, probe=self.canvas.drawing)
             self.retrain_dialog.kept.connect(self.load_model)
         self.retrain_dialog.show()
         self.retrain_dialog.raise_()

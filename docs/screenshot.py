@@ -32,17 +32,21 @@ def three() -> list[list[tuple[float, float]]]:
     return [pts]
 
 
+def draw_with_mouse(canvas, strokes: list[list[tuple[float, float]]]) -> None:
+    """Draw ``strokes`` (canvas coordinates) on ``canvas`` with real mouse events."""
+    for stroke in strokes:
+        pts = [canvas.to_widget(x, y).toPoint() for x, y in stroke]
+        QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pts[0])
+        for p in pts[1:]:
+            QTest.mouseMove(canvas, p)
+            QTest.qWait(4)
+        QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pts[-1])
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         _app, window = open_ready_window(Path(tmp) / "settings.ini", size=(1240, 900))
-        canvas = window.canvas
-        for stroke in three():
-            pts = [canvas.to_widget(x, y).toPoint() for x, y in stroke]
-            QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pts[0])
-            for p in pts[1:]:
-                QTest.mouseMove(canvas, p)
-                QTest.qWait(4)
-            QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pts[-1])
+        draw_with_mouse(window.canvas, three())
         QTest.qWait(600)
         if window.latest is None or window.latest.prediction is None:
             print("no reading shown", file=sys.stderr)

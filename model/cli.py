@@ -106,6 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
         "continental ones, open fours...; default: %(default)s)",
     )
     t.add_argument(
+        "--weights-interval", type=_non_negative_float, default=0.5, metavar="SECONDS",
+        help="with --progress json, report the CNN's kernels and a probe digit's conv1 maps and probabilities "
+        "(a 'weights' event) at most this often while it trains, besides at the start and the end "
+        "(default: %(default)s; 0: never)",
+    )
+    t.add_argument(
+        "--probe", metavar="FILE", help="the probe digit of the 'weights' events: a drawing .json file (default: the built-in 7)"
+    )
+    t.add_argument(
         "--nice", type=_int_between(0, 19), default=0, metavar="N",
         help="lower this run's CPU priority by N (POSIX), so an app driving it stays responsive",
     )

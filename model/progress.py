@@ -79,6 +79,8 @@ class HumanProgress:
             flagged = event.get("flagged") or {}
             shares = ", ".join(f"{100 * v:.1f}% of {k}" for k, v in flagged.items())
             self._line(f"verdict: {event['note']}" + (f"; it flags {shares} as no digit" if shares else ""))
+        elif kind == "weights":  # kernels and feature maps, for a GUI to draw: nothing to print
+            return
         elif kind == "cancelled":
             self._line("training cancelled; nothing was written")
         elif kind == "error":

@@ -48,6 +48,10 @@ class TrainRequest:
     pen_copies: int = 12
     #: Synthesised digits of the regional writing variants (see :mod:`.style_synth`) to add.
     synth: int = 0
+    #: Least seconds between the CNN's ``weights`` progress events (see :mod:`.learning_frames`); 0: none.
+    weights_interval: float = 0.5
+    #: The probe digit of those events: a drawing file (None: the built-in 7).
+    probe: str | None = None
 
     def to_argv(self) -> list[str]:
         """The ``digitscope train`` arguments (after ``train``) that make this very request.
@@ -78,6 +82,7 @@ ARGV_ORDER = (
     "architecture", "output", "epochs", "batch_size", "validation_split", "learning_rate", "augment",
     "mnist", "init_model", "train_layers", "drawings", "drawings_weight", "compare_model",
     "seed", "limit", "drawings_holdout", "pen_data", "pen_sites", "leave_out_site", "pen_copies", "synth",
+    "weights_interval", "probe",
 )
 _DEFAULTS = {f.name: f.default for f in fields(TrainRequest)}
 assert set(ARGV_ORDER) == set(_DEFAULTS) - NOT_OPTIONS, "every option of a request has its place in the argv"
@@ -111,6 +116,8 @@ def check_request(request: TrainRequest) -> None:
         raise ValueError("--pen-sites and --leave-out-site choose sites of --pen-data: name the file too")
     if request.pen_copies < 1 or request.synth < 0:
         raise ValueError("--pen-copies must be ≥ 1 and --synth ≥ 0")
+    if not (isinstance(request.weights_interval, (int, float)) and 0 <= request.weights_interval < float("inf")):
+        raise ValueError(f"--weights-interval is a number of seconds ≥ 0, not {request.weights_interval!r}")
 
     if request.init_model and not spec.can_fine_tune:
         raise ValueError(f"the {spec.label} always starts from scratch (no --init-model)")
@@ -179,6 +186,11 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
     from .training import TrainingCancelled, TrainResult, check_finite_weights, train_model
 
     check_request(request)
+    probe = None
+    if request.probe and request.weights_interval > 0 and ARCHITECTURES[request.architecture].has_conv_layers:
+        from .learning_frames import load_probe  # a bad file is said before any data is loaded
+
+        probe = load_probe(request.probe)
     remove_stale_output_temps(request.output)
     spec = ARCHITECTURES[request.architecture]
     data = load_mnist(request.mnist)
@@ -253,6 +265,8 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
         style_variants=TrainConfig.style_variants if request.augment == "drawn" else 0.0,
         validation_split=request.validation_split,
         train_layers=request.train_layers,
+        weights_interval=request.weights_interval,
+        probe=probe,
     )
     if spec.numpy_trainer:  # no TensorFlow until the weights are saved
         from .architecture import DENSE_UNITS

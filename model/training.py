@@ -7,13 +7,17 @@ a run without knowing Keras:
 * ``{"event": "start", "epochs", "steps_per_epoch", "train_samples", "val_samples"}``
 * ``{"event": "batch", "epoch", "batch", "steps", "loss", "accuracy"}``
 * ``{"event": "epoch", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"}``
+* ``{"event": "weights", "step", "epoch", "batch", "seconds", "conv1", "conv2", "probe_maps",
+  "probe_probabilities"}``, the CNN only: its kernels and a probe digit's conv1 maps and
+  probabilities, before the first batch, at most once per ``weights_interval`` seconds
+  while it trains, and at the end (see :mod:`.learning_frames`)
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -61,9 +65,15 @@ class TrainConfig:
     train_layers: str = "all"
     #: Seconds between batch progress events (epoch events always come).
     batch_event_interval: float = 0.25
+    #: Least seconds between ``weights`` events of the CNN (besides the first and the last); 0: none.
+    weights_interval: float = 0.5
+    #: The probe digit of the ``weights`` events, a (28, 28) tensor; None: the built-in 7
+    #: (:func:`.learning_frames.default_probe`). It does not change the model: not in :meth:`to_json`.
+    probe: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        doc = asdict(self)
+        doc = asdict(replace(self, probe=None))
+        del doc["probe"]
         doc["augment_config"] = self.augment_config.to_json()
         return doc
 
@@ -113,6 +123,8 @@ def train_model(
         raise ValueError("no training samples")
     steps = int(np.ceil(len(train_idx) / config.batch_size))
 
+    if not (np.isfinite(config.weights_interval) and config.weights_interval >= 0):
+        raise ValueError(f"weights_interval is a number of seconds ≥ 0, not {config.weights_interval!r}")
     if model is None:
         model = build_cnn()
     if config.train_layers not in ("all", "dense"):
@@ -164,7 +176,7 @@ def train_model(
             "val_samples": int(n_val),
         }
     )
-    callback = _progress_callback(emit, stop, steps, config.batch_event_interval)
+    callback = _progress_callback(emit, stop, steps, config.batch_event_interval, _weights_probe(model, config), config.weights_interval)
     started = time.perf_counter()
     model.fit(
         train_ds,
@@ -198,9 +210,26 @@ def _augment(images: Any, mask: Any, seed: Any, cfg: AugmentConfig) -> Any:
     return keep * augment_batch(images, seed, cfg) + (1.0 - keep) * images
 
 
-def _progress_callback(emit: ProgressFn, stop: StopFn, steps: int, interval: float) -> Any:
-    """A Keras callback that turns its hooks into progress events and honours cancellation."""
+def _weights_probe(model: Any, config: TrainConfig) -> np.ndarray | None:
+    """The probe tensor of the run's ``weights`` events, or None when there are none (the
+    interval is 0, or the model is no CNN)."""
+    from .learning_frames import check_probe, default_probe, has_conv_layers
+
+    if config.weights_interval <= 0 or not has_conv_layers(model):
+        return None
+    return default_probe() if config.probe is None else check_probe(config.probe)
+
+
+def _progress_callback(
+    emit: ProgressFn, stop: StopFn, steps: int, interval: float, probe: np.ndarray | None = None, weights_interval: float = 0.0
+) -> Any:
+    """A Keras callback that turns its hooks into progress events and honours cancellation.
+
+    With a ``probe``, it reports the CNN's ``weights`` too: at the start, after a batch
+    when ``weights_interval`` seconds have passed since the last, and at the end."""
     import keras
+
+    from .learning_frames import compiled_predict, weights_event
 
     class ProgressCallback(keras.callbacks.Callback):
         def __init__(self) -> None:
@@ -211,12 +240,39 @@ def _progress_callback(emit: ProgressFn, stop: StopFn, steps: int, interval: flo
             self._epoch = 0
             self._epoch_start = 0.0
             self._last_event = 0.0
+            self._step = 0  # batches trained in the whole run
+            self._batch = 0  # ... in this epoch
+            self._started = time.perf_counter()
+            self._last_weights = 0.0
+            self._predict: Any = None
+
+        def _emit_weights(self, now: float) -> None:
+            self._last_weights = now
+            emit(
+                weights_event(
+                    self.model, probe, step=self._step, epoch=self._epoch, batch=self._batch,
+                    seconds=round(now - self._started, 6), predict=self._predict,
+                )
+            )
+
+        def on_train_begin(self, logs: dict | None = None) -> None:
+            self._started = time.perf_counter()
+            if probe is not None:
+                self._predict = compiled_predict(self.model)
+                self._emit_weights(self._started)  # step 0: the kernels before any training
+
+        def on_train_end(self, logs: dict | None = None) -> None:
+            if probe is not None and not (self.cancelled or self.diverged):
+                self._emit_weights(time.perf_counter())  # the final kernels (after the EMA swap, as saved)
 
         def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
             self._epoch = epoch + 1
+            self._batch = 0
             self._epoch_start = time.perf_counter()
 
         def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            self._step += 1
+            self._batch = batch + 1
             if stop():
                 self.cancelled = True
                 self.model.stop_training = True
@@ -240,6 +296,8 @@ def _progress_callback(emit: ProgressFn, stop: StopFn, steps: int, interval: flo
                         "accuracy": _num(logs.get("accuracy")),
                     }
                 )
+            if probe is not None and now - self._last_weights >= weights_interval:
+                self._emit_weights(now)
 
         @property
         def epoch(self) -> int:

@@ -52,17 +52,11 @@ def tiny_mnist(tmp_path: Path) -> Path:
     """A small MNIST-format file made from synthetic strokes: bars of two kinds."""
     rng = np.random.default_rng(0)
 
+    from helpers import bar_digits
+
     def make(n: int) -> tuple[np.ndarray, np.ndarray]:
-        x = np.zeros((n, 28, 28), np.uint8)
         y = rng.integers(0, 10, n).astype(np.uint8)
-        for i, label in enumerate(y):
-            # each class: a bar at a class-specific position and orientation
-            pos = 4 + 2 * int(label)
-            if label % 2:
-                x[i, 4:24, pos : pos + 2] = 255
-            else:
-                x[i, pos : pos + 2, 4:24] = 255
-        return x, y
+        return bar_digits(y), y
 
     x_train, y_train = make(256)
     x_test, y_test = make(64)

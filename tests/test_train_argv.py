@@ -34,6 +34,8 @@ EVERYTHING = TrainRequest(
     leave_out_site="art",
     pen_copies=3,
     synth=100,
+    weights_interval=2.0,
+    probe="/home/me/probe 7.json",
 )
 
 REQUESTS = [
@@ -43,7 +45,8 @@ REQUESTS = [
                  drawings="/d", drawings_weight=10.0, compare_model="/m/base.keras", batch_size=128),
     TrainRequest(output=Path("pen.keras"), pen_data="pen.jsonl", pen_sites=["x"], leave_out_site="y", pen_copies=1, synth=5),
     TrainRequest(output=Path("-dash.keras"), mnist="-odd name.npz", leave_out_site="-site", validation_split=0.0),
-    TrainRequest(output=Path("tiny.keras"), learning_rate=1e-5, drawings_weight=0.0, drawings_holdout=0.0, limit=1, seed=2**32 - 1),
+    TrainRequest(output=Path("tiny.keras"), learning_rate=1e-5, drawings_weight=0.0, drawings_holdout=0.0, limit=1, seed=2**32 - 1,
+                 weights_interval=0.0),
     EVERYTHING,
 ]
 

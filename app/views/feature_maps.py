@@ -14,7 +14,7 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
-from ..mosaic import GAP, ColourScale, Palette, index_mosaic, nice_ceiling, pack_rgba
+from ..mosaic import GAP, ColourScale, Palette, index_mosaic, nice_ceiling, pack_rgba, qt_colours
 from .pixel_image import BACKGROUND, TEXT, ColourBar, PixelImage
 
 COLORMAP = "inferno"
@@ -41,8 +41,7 @@ def map_colours() -> tuple[int, ...]:
     """What the indices of a mosaic (``index_mosaic``) stand for, as Qt's 0xAARRGGBB colours."""
     global _COLOURS
     if _COLOURS is None:
-        r, g, b, a = map_palette().indexed.view(np.uint8).reshape(-1, 4).astype(np.uint32).T
-        _COLOURS = tuple(int(v) for v in (a << 24) | (r << 16) | (g << 8) | b)
+        _COLOURS = qt_colours(map_palette())
     return _COLOURS
 
 

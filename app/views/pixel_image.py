@@ -153,12 +153,14 @@ class PixelImage(QWidget):
 
 
 class ColourBar(QWidget):
-    """A vertical colour bar from 0 (bottom) to ``level`` (top) with a few tick labels."""
+    """A vertical colour bar from 0 (bottom) to ``level`` (top) with a few tick labels;
+    ``symmetric``: from -``level`` to ``level`` (a diverging scale)."""
 
-    def __init__(self, colours: np.ndarray, parent: QWidget | None = None) -> None:
+    def __init__(self, colours: np.ndarray, parent: QWidget | None = None, symmetric: bool = False) -> None:
         """``colours``: (N, 4) uint8 RGBA from the bottom of the scale to its top."""
         super().__init__(parent)
         self.colours = colours
+        self.symmetric = symmetric
         self.level = 1.0
         self.setFixedWidth(52)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
@@ -183,7 +185,8 @@ class ColourBar(QWidget):
         for frac in (0.0, 0.25, 0.5, 0.75, 1.0):
             y = bar.bottom() - frac * bar.height()
             painter.drawLine(QPointF(bar.right(), y), QPointF(bar.right() + 3, y))
-            painter.drawText(QRectF(bar.right() + 5, y - margin, 40, 2 * margin), Qt.AlignmentFlag.AlignVCenter, _tick(frac * self.level))
+            value = (2 * frac - 1) * self.level if self.symmetric else frac * self.level
+            painter.drawText(QRectF(bar.right() + 5, y - margin, 40, 2 * margin), Qt.AlignmentFlag.AlignVCenter, _tick(value))
         painter.end()
 
 
