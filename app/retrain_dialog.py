@@ -125,7 +125,8 @@ class RetrainDialog(QDialog):
         self._network_changed()
         self._preset_axes()
         self.epochs.valueChanged.connect(lambda _: self._preset_axes() if not self.busy() else None)
-        self.resize(1420, 700)
+        room = self.screen().availableGeometry() if self.screen() is not None else None
+        self.resize(min(1420, room.width() - 40) if room else 1420, min(700, room.height() - 60) if room else 700)
 
     # ------------------------------------------------------------------ layout
 
