@@ -7,7 +7,9 @@ Starts the real ``digitscope serve`` process on a free loopback port, then:
 1. ``--clients`` threads, each with its own keep-alive connection, POST
    unipen-dev drawings (real pen digits, in the drawing format) for
    ``--seconds``; prints requests per second, p50/p95/p99 latency and the
-   accuracy of the answers (bounded: loopback only, a fixed duration);
+   accuracy of the answers (bounded: loopback only, a fixed duration); then the
+   same drawings, preprocessed, as TensorFlow Serving requests
+   (``POST /v1/models/digitscope:predict``, one instance each) for as long;
 2. sends ``--malformed`` malformed requests of many kinds (random bytes, cut
    or corrupted drawings, JSON of the wrong shape, broken images, wrong
    content types, bad or missing lengths, oversized bodies, garbage request
@@ -50,7 +52,12 @@ def start_server() -> tuple[subprocess.Popen, int]:
     return proc, int(line.split("http://127.0.0.1:")[1].split()[0])
 
 
-def load(port: int, bodies: list[tuple[bytes, int]], seconds: float, clients: int) -> tuple[list[float], int, int]:
+def read_digit(doc: dict) -> int:
+    """The digit of an answer: ``/predict``'s, or the top one of TensorFlow Serving's first prediction."""
+    return doc["digit"] if "digit" in doc else int(np.argmax(doc["predictions"][0]))
+
+
+def load(port: int, bodies: list[tuple[bytes, int]], seconds: float, clients: int, path: str = "/predict") -> tuple[list[float], int, int]:
     latencies: list[float] = []
     right = wrong = 0
     lock = threading.Lock()
@@ -64,11 +71,11 @@ def load(port: int, bodies: list[tuple[bytes, int]], seconds: float, clients: in
         while time.monotonic() < stop:
             body, label = rng.choice(bodies)
             t = time.perf_counter()
-            conn.request("POST", "/predict", body=body, headers={"Content-Type": "application/json"})
+            conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
             resp = conn.getresponse()
             doc = json.loads(resp.read())
             mine.append(time.perf_counter() - t)
-            if resp.status == 200 and doc["digit"] == label:
+            if resp.status == 200 and read_digit(doc) == label:
                 r += 1
             else:
                 w += 1
@@ -231,15 +238,24 @@ def main() -> int:
         return 0
     rows = [json.loads(line) for line in DATA.read_text().splitlines()]
     bodies = [(json.dumps({k: r[k] for k in ("width", "height", "pen_width", "strokes")}).encode(), r["label"]) for r in rows]
+    from digitscope.model.drawing import Drawing
+    from digitscope.model.preprocess import drawings_to_tensors
+
+    tensors = drawings_to_tensors([Drawing.from_json(json.loads(b)) for b, _ in bodies])
+    serving = [(json.dumps({"instances": [np.round(t, 4)[..., None].tolist()]}).encode(), label)
+               for t, (_, label) in zip(tensors, bodies)]
     proc, port = start_server()
     try:
-        latencies, right, wrong = load(port, bodies, args.seconds, args.clients)
-        ms = np.array(latencies) * 1000
-        print(f"load: {args.clients} keep-alive clients, {args.seconds:.0f} s, unipen-dev drawings "
-              f"(mean {np.mean([len(b) for b, _ in bodies]) / 1000:.1f} kB)")
-        print(f"  {len(ms)} requests, {len(ms) / args.seconds:.0f} requests/s; latency p50 {np.percentile(ms, 50):.1f} ms, "
-              f"p95 {np.percentile(ms, 95):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms; answers right {right}, wrong {wrong} "
-              f"({100 * right / max(1, right + wrong):.2f} %)")
+        for what, path, requests in (("unipen-dev drawings to /predict", "/predict", bodies),
+                                     ("the same, preprocessed, to TF Serving's /v1/models/digitscope:predict",
+                                      "/v1/models/digitscope:predict", serving)):
+            latencies, right, wrong = load(port, requests, args.seconds, args.clients, path)
+            ms = np.array(latencies) * 1000
+            print(f"load: {args.clients} keep-alive clients, {args.seconds:.0f} s, {what} "
+                  f"(mean {np.mean([len(b) for b, _ in requests]) / 1000:.1f} kB)")
+            print(f"  {len(ms)} requests, {len(ms) / args.seconds:.0f} requests/s; latency p50 {np.percentile(ms, 50):.1f} ms, "
+                  f"p95 {np.percentile(ms, 95):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms; answers right {right}, wrong {wrong} "
+                  f"({100 * right / max(1, right + wrong):.2f} %)")
         outcomes = Counter(send_raw(port, req) for req in malformed_requests(args.malformed, bodies[0][0]))
         if args.slow:
             ended, still_open = slow_clients(port, args.slow)
