@@ -25,6 +25,7 @@ import shutil
 import struct
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 PACKAGE = "digitscope"
@@ -79,7 +80,10 @@ def is_elf(path: Path) -> bool:
 
 def elf_needed(path: Path) -> list[str]:
     """The ``DT_NEEDED`` entries (shared libraries it links) of a 64-bit little-endian ELF file."""
-    data = path.read_bytes()
+    return _needed_in(path.read_bytes())
+
+
+def _needed_in(data: bytes) -> list[str]:
     if not data.startswith(_ELF64_LE):
         return []
     phoff, = struct.unpack_from("<Q", data, 0x20)
@@ -111,18 +115,26 @@ def bundle_elves(app: Path) -> list[Path]:
     return sorted(p for p in app.rglob("*") if p.is_file() and not p.is_symlink() and is_elf(p))
 
 
-def system_libraries(app: Path) -> set[str]:
-    """Sonames the bundle's ELF files link that the bundle does not carry (Qt's own optional modules aside)."""
-    elves = bundle_elves(app)
+@dataclass(frozen=True)
+class BundleLinks:
+    """What the bundle's ELF files need of the system, each file read once."""
+
+    #: Sonames they link that the bundle does not carry (Qt's own optional modules aside).
+    system: frozenset[str]
+    #: The newest ``GLIBC_2.x`` symbol version any of them refers to.
+    glibc: str | None
+
+
+def bundle_links(app: Path) -> BundleLinks:
     carried = {p.name for p in app.rglob("*.so*")}
-    needed = {name for p in elves for name in elf_needed(p)}
-    return {name for name in needed if name not in carried and not name.startswith("libQt6")}
-
-
-def glibc_floor(app: Path) -> str | None:
-    """The newest ``GLIBC_2.x`` symbol version any bundled ELF file refers to."""
-    minors = {int(m) for p in bundle_elves(app) for m in _GLIBC.findall(p.read_bytes())}
-    return f"2.{max(minors)}" if minors else None
+    needed: set[str] = set()
+    minors: set[int] = set()
+    for path in bundle_elves(app):
+        data = path.read_bytes()
+        needed.update(_needed_in(data))
+        minors.update(int(m) for m in _GLIBC.findall(data))
+    system = frozenset(name for name in needed if name not in carried and not name.startswith("libQt6"))
+    return BundleLinks(system, f"2.{max(minors)}" if minors else None)
 
 
 def policy_name(soname: str) -> str:
@@ -166,13 +178,14 @@ def depends(app: Path) -> tuple[list[str], list[str]]:
     paths = _library_paths()
     packages: set[str] = set()
     guessed: list[str] = []
-    for soname in sorted(system_libraries(app)):
+    links = bundle_links(app)
+    for soname in sorted(links.system):
         owner = next((o for o in map(_owner, paths.get(soname, [])) if o), None)
         if owner is None:
             guessed.append(soname)
             owner = policy_name(soname)
         packages.add(owner)
-    floor = glibc_floor(app)
+    floor = links.glibc
     listed = sorted(packages - {"libc6"})
     return [f"libc6 (>= {floor})" if floor else "libc6", *listed], guessed
 

@@ -19,6 +19,7 @@ linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ELF and
 def deb():
     spec = importlib.util.spec_from_file_location("digitscope_deb", ROOT / "packaging" / "deb.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks its module up there
     spec.loader.exec_module(module)
     return module
 
@@ -65,10 +66,11 @@ def test_needed_libraries_are_read_from_the_elf_file(deb, tmp_path):
 @linux
 def test_system_libraries_leave_out_what_the_bundle_carries(deb, tmp_path):
     app = fake_app(tmp_path)
-    libs = deb.system_libraries(app)
+    links = deb.bundle_links(app)
+    libs = links.system
     assert any(name.startswith("libc.so.") for name in libs)
     assert "libcarried.so.1" not in libs
-    floor = deb.glibc_floor(app)
+    floor = links.glibc
     assert floor is not None and floor.startswith("2.")
 
 
