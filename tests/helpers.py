@@ -4,6 +4,8 @@ the main window, float32 tolerances, and the CLI run under a memory limit."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 import os
 import subprocess
 import sys
@@ -203,3 +205,17 @@ def bar_digits(labels: np.ndarray) -> np.ndarray:
         else:
             x[i, pos : pos + 2, 4:24] = 255
     return x
+
+
+@contextmanager
+def serving(predictor, **options) -> Iterator:
+    """A ``DigitServer`` of ``predictor`` on a free loopback port, in a background thread, stopped afterwards."""
+    from digitscope.model.serve import DigitServer
+
+    srv = DigitServer(("127.0.0.1", 0), predictor, **options)
+    srv.start_background()
+    try:
+        yield srv
+    finally:
+        srv.shutdown()
+        srv.server_close()

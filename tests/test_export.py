@@ -56,15 +56,13 @@ def test_tf_serving_requests_get_the_savedmodels_answer(exported, bundled_predic
     import json
 
     import tensorflow as tf
-    from digitscope.model.serve import DigitServer
+    from helpers import serving
 
     x = np.stack([drawing_to_tensor(d) for d in example_drawings().values()])[..., None]
     x[3] = 1.0 - x[3]  # also an input no drawing makes
     expected = tf.saved_model.load(str(exported)).signatures["serving_default"](image=tf.constant(x))["probabilities"].numpy()
-    srv = DigitServer(("127.0.0.1", 0), bundled_predictor)
-    srv.start_background()
-    try:
-        answers = {}
+    answers = {}
+    with serving(bundled_predictor) as srv:
         for key, body in {"predictions": {"instances": x.tolist()}, "outputs": {"inputs": {"image": x.tolist()}}}.items():
             conn = http.client.HTTPConnection(*srv.server_address[:2], timeout=20)
             conn.request("POST", "/v1/models/digitscope:predict", json.dumps(body))  # no Content-Type, as curl -d
@@ -72,9 +70,6 @@ def test_tf_serving_requests_get_the_savedmodels_answer(exported, bundled_predic
             assert resp.status == 200
             answers[key] = json.loads(resp.read())[key]
             conn.close()
-    finally:
-        srv.shutdown()
-        srv.server_close()
     for got in answers.values():
         np.testing.assert_allclose(np.array(got), expected, atol=1e-5)
 

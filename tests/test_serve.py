@@ -16,17 +16,14 @@ import pytest
 from digitscope.model.drawing import save_drawing
 from digitscope.model.examples import example_drawing, example_drawings
 from digitscope.model.preprocess import drawing_to_tensor
-from digitscope.model.serve import DigitServer
 from PIL import Image
+from helpers import serving
 
 
 @pytest.fixture(scope="module")
 def server(bundled_predictor):
-    srv = DigitServer(("127.0.0.1", 0), bundled_predictor, max_bytes=200_000, max_pixels=2000 * 2000, timeout_s=2.0)
-    srv.start_background()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    with serving(bundled_predictor, max_bytes=200_000, max_pixels=2000 * 2000, timeout_s=2.0) as srv:
+        yield srv
 
 
 def request(server, method, path, body=None, headers=None):
@@ -149,9 +146,7 @@ def test_missing_length_bad_length_and_truncated_bodies(server):
 
 
 def test_a_stalled_client_gets_408_and_others_are_served(bundled_predictor):
-    srv = DigitServer(("127.0.0.1", 0), bundled_predictor, timeout_s=0.5)
-    srv.start_background()
-    try:
+    with serving(bundled_predictor, timeout_s=0.5) as srv:
         with socket.create_connection(srv.server_address[:2], timeout=10) as stalled:
             stalled.sendall(b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n{")
             status, _, _ = request(srv, "POST", "/predict", drawing_body(2), {"Content-Type": "application/json"})
@@ -160,9 +155,6 @@ def test_a_stalled_client_gets_408_and_others_are_served(bundled_predictor):
             while chunk := stalled.recv(65536):
                 data += chunk
             assert data.startswith(b"HTTP/1.1 408") and data.endswith(b'"the request did not arrive within 0.5 s"}'), data
-    finally:
-        srv.shutdown()
-        srv.server_close()
 
 
 def test_the_server_survives_random_malformed_requests(server):

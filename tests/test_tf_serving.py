@@ -11,17 +11,14 @@ import json
 import numpy as np
 import pytest
 from digitscope.model import tf_serving
-from digitscope.model.serve import DigitServer
 from digitscope.model.tf_serving import ServingError, parse_predict, route
+from helpers import serving
 
 
 @pytest.fixture(scope="module")
 def server(bundled_predictor):
-    srv = DigitServer(("127.0.0.1", 0), bundled_predictor, max_bytes=200_000, timeout_s=2.0)
-    srv.start_background()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    with serving(bundled_predictor, max_bytes=200_000, timeout_s=2.0) as srv:
+        yield srv
 
 
 def call(server, method, path, body=None, headers=None):
