@@ -1,6 +1,6 @@
 """Live-reading latency in the real window, driven offscreen by mouse events.
 
-    python benchmarks/gui_latency.py [--interval-ms 4] [--digits 12] [--designs process,pipeline] [--rounds 3]
+    python benchmarks/gui_latency.py [--interval-ms 4] [--digits 12] [--designs process,pipeline] [--rounds 3] [--json F]
 
 A fast synthetic drawing (unipen-dev digits replayed as mouse strokes, one
 mouse-move every ``--interval-ms``) is sent to the real MainWindow. For every
@@ -212,6 +212,7 @@ def main() -> int:
     ap.add_argument("--digits", type=int, default=12)
     ap.add_argument("--designs", default=",".join(DESIGNS), help="comma-separated, from: " + ", ".join(DESIGNS))
     ap.add_argument("--rounds", type=int, default=1, help="measure the designs this many times, interleaved")
+    ap.add_argument("--json", type=Path, help="also write every event's latency here, per design and round (for pooling runs)")
     args = ap.parse_args()
     chosen = [d.strip() for d in args.designs.split(",") if d.strip()]
     unknown = set(chosen) - set(DESIGNS)
@@ -256,6 +257,15 @@ def main() -> int:
                 f" steal per round {' / '.join(f'{v:.1f}' for v in steals)} %);"
                 f" painted p95 {p95s(design, 2)} ms, ≤ 16 ms in {painted} of {len(runs)}")
 
+    if args.json:
+        rounds = {
+            design: [
+                {"latency_ms": ms.tolist(), "painted_ms": painted.tolist(), "longest_stall_ms": float(stall), "steal_percent": stolen}
+                for (ms, stall, painted), stolen in zip(results[design], steal[design])
+            ]
+            for design in chosen
+        }
+        args.json.write_text(json.dumps({"interval_ms": args.interval_ms, "digits": args.digits, "rounds": rounds}))
     if "naive" in results and "process" in results:
         print(f"p95 ratio naive/digitscope: {np.percentile(results['naive'][0][0], 95) / np.percentile(results['process'][0][0], 95):.1f}×")
     for design in chosen:
