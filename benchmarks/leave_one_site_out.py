@@ -53,19 +53,19 @@ def train_fold(args: argparse.Namespace, site: str, model: Path) -> None:
     print(f"[{site}] trained in {time.perf_counter() - started:.0f} s", flush=True)
 
 
-def errors_png(path: Path, cases: list[tuple[np.ndarray, int, int, str]]) -> None:
-    """Every misread drawing, enlarged, captioned 'true as read, site'."""
+def errors_png(path: Path, cases: list[tuple[np.ndarray, str]]) -> None:
+    """Drawings (28, 28) enlarged, each with its caption (here: 'true as read, site')."""
     from PIL import Image, ImageDraw
 
     cell, cols = 84, 12
     rows = max(1, -(-len(cases) // cols))
     sheet = Image.new("L", (cols * cell, rows * (cell + 14)), 255)
     draw = ImageDraw.Draw(sheet)
-    for i, (tensor, true, read, site) in enumerate(cases):
+    for i, (tensor, caption) in enumerate(cases):
         r, c = divmod(i, cols)
         img = Image.fromarray((255 - tensor * 255).astype(np.uint8)).resize((cell - 4, cell - 4), Image.Resampling.BILINEAR)
         sheet.paste(img, (c * cell + 2, r * (cell + 14) + 2))
-        draw.text((c * cell + 4, r * (cell + 14) + cell - 2), f"{true} as {read}, {site}", fill=0)
+        draw.text((c * cell + 4, r * (cell + 14) + cell - 2), caption, fill=0)
     path.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(path)
 
@@ -105,7 +105,7 @@ def main() -> int:
         read_all.append(read)
         ref_all.append(ref)
         for i in np.flatnonzero(read != held.labels):
-            cases.append((x[i], int(held.labels[i]), int(read[i]), site))
+            cases.append((x[i], f"{int(held.labels[i])} as {int(read[i])}, {site}"))
         fold_rows.append(
             {
                 "site": site,

@@ -2,12 +2,13 @@
 
     python benchmarks/not_a_digit.py [--folds runs/loso] [--data ../shared/data]
         [--mnist-fit 15000] [--flag-share 0.005] [--kinds network,max_softmax,energy,mahalanobis,detector]
-        [--epochs 10] [--synth 0] [--save DIR] [--cache DIR] [--json FILE]
+        [--epochs 10] [--synth 0] [--save DIR] [--saved DIR] [--flagged-png FILE] [--cache DIR] [--json FILE]
 
 ``network`` is the bundled model's kind (:mod:`digitscope.model.verdict_training`, the same
 function ``digitscope verdict`` calls): for each site S a detector network is trained from
 scratch without S (MNIST train, the other sites' pen digits and no-digit letters, scribbles
-of one seed), its threshold set on digits it was not trained on; about 4 min a fold on 2 cores.
+of one seed), its threshold set on digits it was not trained on; about 8 min a fold on 2 cores.
+``--save`` keeps each fold's verdict; ``--saved`` scores those again without training.
 The other kinds read the CNN's features, as follows.
 
 For each collection site S, the fold CNN ``FOLDS/S.keras`` (trained without S's digits) gives
@@ -42,7 +43,8 @@ from digitscope.model.preprocess import drawing_to_tensor
 from digitscope.model.scribbles import KINDS as SCRIBBLE_KINDS
 from digitscope.model.scribbles import scribble_drawings
 from digitscope.model.verdict import Verdict, features, fit
-from digitscope.model.verdict_training import DIGIT_LIKE_LETTERS, NO_DIGIT_LETTERS, train_verdict, verdict_data
+from digitscope.model.verdict_training import DIGIT_LIKE_LETTERS, NO_DIGIT_LETTERS, train_verdict, verdict_data_without
+from leave_one_site_out import errors_png
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SITES = ("aga", "apb", "art", "gmd", "tos")
@@ -84,7 +86,7 @@ def load_all(args: argparse.Namespace) -> dict[str, np.ndarray]:
 
 def network_fold(site: str, inputs: dict[str, np.ndarray], args: argparse.Namespace) -> dict[str, float]:
     """Train the network verdict without ``site`` and score it on ``site``."""
-    if not hasattr(args, "drawings"):
+    if not hasattr(args, "drawings") and not args.saved:
         digits = load_pen_digits(args.data / "unipen-dev.jsonl")
         letters, _, letter_sites = load_pen_letters(args.data / "unipen-letters-dev.jsonl", NO_DIGIT_LETTERS)
         like, _, like_sites = (
@@ -92,15 +94,21 @@ def network_fold(site: str, inputs: dict[str, np.ndarray], args: argparse.Namesp
         )
         mnist_x = as_inputs(load_mnist(args.data / "mnist.npz", download=False).x_train)[..., 0]
         args.drawings = (digits, letters, letter_sites, like, like_sites, mnist_x)
-    digits, letters, letter_sites, like, like_sites, mnist_x = args.drawings
-    train_digits = digits.select(None, [site]).drawings
-    train_letters = [d for d, s in zip(letters, letter_sites) if s != site]
-    train_like = [d for d, s in zip(like, like_sites) if s != site]
+    digits, letters, letter_sites, like, like_sites, mnist_x = getattr(args, "drawings", (None,) * 6)
     started = time.perf_counter()
-    data = verdict_data(mnist_x, train_digits, train_letters, args.scribbles_network, synth=args.synth,
-                        digit_like=train_like, seed=args.seed)
-    v = train_verdict(data, args.epochs, args.flag_share, args.seed)
+    if args.saved:
+        v = Verdict.from_json(json.loads((args.saved / f"{site}.json").read_text()))
+    else:
+        data = verdict_data_without(
+            mnist_x, digits, letters, letter_sites, [site], like, like_sites, restyle=not args.no_restyle,
+            scribbles=args.scribbles_network, synth=args.synth, seed=args.seed,
+        )
+        v = train_verdict(data, args.epochs, args.flag_share, args.seed)
     fit_s = time.perf_counter() - started
+    if args.flagged_png:
+        held = inputs["digit_site"] == site
+        x, y = inputs["digit_x"][held], inputs["digit_y"][held]
+        args.flagged.extend((x[i], f"{int(y[i])}, {site}") for i in np.flatnonzero(~v.is_digit(None, None, None, x)))
     if args.save:
         args.save.mkdir(parents=True, exist_ok=True)
         (args.save / f"{site}.json").write_text(json.dumps(v.to_json()))
@@ -186,8 +194,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--digit-like", action="store_true", help="the network also learns from letters that can pass for digits, on the digit side"
     )
+    ap.add_argument(
+        "--no-restyle", action="store_true", help="the network's pen digits varied without regional variants (no slashed zeros)"
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--save", type=Path, help="a folder to save each fold's network verdict in (SITE.json)")
+    ap.add_argument("--saved", type=Path, help="score the fold verdicts saved there by --save instead of training them")
+    ap.add_argument("--flagged-png", type=Path, help="save a picture of every left-out digit the network verdict flags")
     ap.add_argument("--sites", type=lambda s: s.split(","), default=list(SITES), help="the folds to run (default: all five)")
     ap.add_argument("--cache", help="a folder to keep the rendered inputs in between runs")
     ap.add_argument("--json", type=Path)
@@ -195,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     limit_blas_threads()
     started = time.perf_counter()
     inputs = load_all(args)
+    args.flagged = []
     table = {}
     for site in args.sites:
         t = time.perf_counter()
@@ -214,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{time.perf_counter() - started:.0f} s in all")
     if args.json:
         args.json.write_text(json.dumps(table, indent=1))
+    if args.flagged_png:
+        errors_png(args.flagged_png, args.flagged)
+        print(f"the {len(args.flagged)} flagged left-out digits: {args.flagged_png}")
     return 0
 
 

@@ -336,15 +336,14 @@ def reading_text(pred: Any) -> str:
 def cmd_verdict(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
     from .inference import limit_blas_threads
     from .mnist import as_inputs, load_mnist
-    from .pen_data import load_pen_digits, load_pen_letters
+    from .pen_data import load_pen_digits, load_pen_letters, render_copies
     from .verdict_training import (
         DIGIT_LIKE_LETTERS,
         NO_DIGIT_LETTERS,
         check_verdict_target,
         flagged_shares,
-        render_varied,
         train_verdict,
-        verdict_data,
+        verdict_data_without,
         write_verdict,
     )
 
@@ -355,11 +354,9 @@ def cmd_verdict(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> i
     letters, _, letter_sites = load_pen_letters(args.letters, NO_DIGIT_LETTERS)
     like, _, like_sites = load_pen_letters(args.letters, DIGIT_LIKE_LETTERS) if args.digit_like else ([], [], [])
     left_out = [args.leave_out_site] if args.leave_out_site else []
-    trained = pen.select(None, left_out)
-    data = verdict_data(
-        as_inputs(mnist.x_train[: args.limit])[..., 0], trained.drawings,
-        [d for d, s in zip(letters, letter_sites) if s not in left_out], args.scribbles, synth=args.synth,
-        digit_like=[d for d, s in zip(like, like_sites) if s not in left_out], seed=args.seed,
+    data = verdict_data_without(
+        as_inputs(mnist.x_train[: args.limit])[..., 0], pen, letters, letter_sites, left_out, like, like_sites,
+        scribbles=args.scribbles, synth=args.synth, seed=args.seed,
     )
     print(f"digitscope verdict: training on {data.info['trained_on']}", file=sys.stderr, flush=True)
     verdict = train_verdict(
@@ -371,8 +368,8 @@ def cmd_verdict(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> i
     scored = {"mnist test": as_inputs(mnist.x_test)[..., 0], **data.calibration}
     if left_out:
         site = pen.select(left_out)
-        scored["left-out digits"] = render_varied(site.drawings, 1, 0)[0]
-        scored["left-out letters"] = render_varied([d for d, s in zip(letters, letter_sites) if s in left_out], 1, 0)[0]
+        scored["left-out digits"] = render_copies(site.drawings, 1, 0)[0]
+        scored["left-out letters"] = render_copies([d for d, s in zip(letters, letter_sites) if s in left_out], 1, 0)[0]
     figures = flagged_shares(verdict, scored)
     verdict.info["flagged"] = figures
     path = write_verdict(model, verdict)

@@ -114,6 +114,41 @@ def _read_labelled(
     return drawings, labels, sites, path
 
 
+def render_copies(
+    drawings: Iterable[Drawing],
+    copies: int,
+    seed: int,
+    labels: Iterable[int] | None = None,
+    augment: StrokeAugmentConfig = StrokeAugmentConfig(),
+    restyle_share: float = 0.3,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each drawing rendered ``copies`` times: once as it is, the rest varied by ``augment``;
+    given their ``labels``, a ``restyle_share`` of the varied zeros, ones and sevens get another
+    regional variant first (:func:`.style_synth.restyle`). Drawings that render to nothing are
+    skipped. Returns (M, 28, 28) float32 tensors and the index of each one's drawing (M,)."""
+    from .preprocess import EmptyInputError, drawing_to_tensor
+    from .style_synth import restyle
+
+    rng = np.random.default_rng(seed)
+    images: list[np.ndarray] = []
+    index: list[int] = []
+    label_list = None if labels is None else [int(v) for v in labels]
+    for i, drawing in enumerate(drawings):
+        for copy in range(copies):
+            varied = drawing
+            if copy:
+                if label_list is not None and rng.random() < restyle_share:
+                    varied = restyle(varied, label_list[i], rng)
+                varied = augment_drawing(varied, rng, augment)
+            try:
+                images.append(drawing_to_tensor(varied))
+            except (EmptyInputError, ValueError):
+                continue
+            index.append(i)
+    x = np.stack(images).astype(np.float32) if images else np.zeros((0, 28, 28), np.float32)
+    return x, np.asarray(index, np.int64)
+
+
 def render_augmented(
     data: PenDigits,
     copies: int,
@@ -121,26 +156,6 @@ def render_augmented(
     augment: StrokeAugmentConfig = StrokeAugmentConfig(),
     restyle_share: float = 0.3,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each drawing rendered ``copies`` times: once as it is, the rest varied by ``augment``, and a
-    ``restyle_share`` of the zeros, ones and sevens given another regional variant first
-    (:func:`.style_synth.restyle`). Returns (N·copies, 28, 28) float32 tensors and their labels."""
-    from .preprocess import EmptyInputError, drawing_to_tensor
-    from .style_synth import restyle
-
-    rng = np.random.default_rng(seed)
-    images: list[np.ndarray] = []
-    labels: list[int] = []
-    for drawing, label in zip(data.drawings, data.labels.tolist()):
-        for copy in range(copies):
-            varied = drawing
-            if copy:
-                if rng.random() < restyle_share:
-                    varied = restyle(varied, label, rng)
-                varied = augment_drawing(varied, rng, augment)
-            try:
-                images.append(drawing_to_tensor(varied))
-            except (EmptyInputError, ValueError):
-                continue
-            labels.append(label)
-    x = np.stack(images).astype(np.float32) if images else np.zeros((0, 28, 28), np.float32)
-    return x, np.asarray(labels, np.int64)
+    """:func:`render_copies` of labelled pen digits: (N·copies, 28, 28) float32 tensors and their labels."""
+    x, index = render_copies(data.drawings, copies, seed, data.labels.tolist(), augment, restyle_share)
+    return x, np.asarray(data.labels, np.int64)[index] if len(index) else np.zeros(0, np.int64)

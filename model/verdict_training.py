@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .drawing import Drawing
+from .pen_data import PenDigits, render_copies
 from .verdict import Verdict, network_verdict
 
 #: Letters that look like no digit.
@@ -32,25 +33,6 @@ DIGIT_LIKE_LETTERS = frozenset("ODQIlijJLZSBGTY") | frozenset("oqzsbgty")
 #: Within each side, how the sources share its half of the weight.
 DIGIT_SHARES = {"mnist": 0.45, "pen digits": 0.35, "synthesised": 0.2, "digit-like letters": 0.15}
 OTHER_SHARES = {"letters": 0.7, "scribbles": 0.3}
-
-
-def render_varied(drawings: Sequence[Drawing], copies: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each drawing rendered ``copies`` times (once as drawn, then varied): (images (M, 28, 28),
-    the index of each image's drawing (M,)). Drawings that render to nothing are skipped."""
-    from .preprocess import EmptyInputError, drawing_to_tensor
-    from .stroke_augment import augment_drawing
-
-    rng = np.random.default_rng(seed)
-    images, index = [], []
-    for i, drawing in enumerate(drawings):
-        for copy in range(copies):
-            try:
-                images.append(drawing_to_tensor(augment_drawing(drawing, rng) if copy else drawing))
-            except (EmptyInputError, ValueError):
-                continue
-            index.append(i)
-    x = np.stack(images).astype(np.float32) if images else np.zeros((0, 28, 28), np.float32)
-    return x, np.asarray(index, np.int64)
 
 
 @dataclass
@@ -73,25 +55,28 @@ def verdict_data(
     letter_copies: int = 2,
     synth: int = 0,
     digit_like: Sequence[Drawing] = (),
+    pen_labels: Sequence[int] | None = None,
     seed: int = 0,
 ) -> VerdictData:
     """The sources: MNIST train images (N, 28, 28) in [0, 1], pen digit drawings, ``synth``
     synthesised digits in regional variants (:mod:`.style_synth`), ``digit_like`` letter
     drawings (:data:`DIGIT_LIKE_LETTERS`, on the digit side), no-digit letter drawings and
-    ``scribbles`` generated ones. ``holdout`` of MNIST and of the pen
-    digits (whole drawings, as drawn) is kept out of training for the threshold."""
+    ``scribbles`` generated ones. Given ``pen_labels``, the pen digits' varied copies get
+    regional variants as the CNN's do (:func:`.pen_data.render_copies`): a slashed zero or a
+    flagged one is a digit to both. ``holdout`` of MNIST and of the pen digits (whole
+    drawings, as drawn) is kept out of training for the threshold."""
     from .scribbles import scribble_drawings
 
     rng = np.random.default_rng(seed)
     mnist_x = np.asarray(mnist_x, np.float32).reshape(-1, 28, 28)
     m_cal = rng.random(len(mnist_x)) < holdout
-    pen_x, pen_of = render_varied(pen_digits, digit_copies, seed + 1)
+    pen_x, pen_of = render_copies(pen_digits, digit_copies, seed + 1, pen_labels)
     p_cal_drawing = rng.random(len(pen_digits)) < holdout
     p_cal = p_cal_drawing[pen_of] if len(pen_of) else np.zeros(0, bool)
     first = np.r_[True, pen_of[1:] != pen_of[:-1]] if len(pen_of) else np.zeros(0, bool)  # the as-drawn render
-    letter_x, _ = render_varied(letters, letter_copies, seed + 2)
+    letter_x, _ = render_copies(letters, letter_copies, seed + 2)
     scribble_x, _ = (
-        render_varied(scribble_drawings(scribbles, seed=seed + 3)[0], 1, seed + 4)
+        render_copies(scribble_drawings(scribbles, seed=seed + 3)[0], 1, seed + 4)
         if scribbles
         else (np.zeros((0, 28, 28), np.float32), None)
     )
@@ -101,7 +86,7 @@ def verdict_data(
 
         digits["synthesised"] = synth_tensors(synth, seed + 5)[0]
     if len(digit_like):
-        digits["digit-like letters"] = render_varied(digit_like, letter_copies, seed + 6)[0]
+        digits["digit-like letters"] = render_copies(digit_like, letter_copies, seed + 6)[0]
     others = {"letters": letter_x, "scribbles": scribble_x}
     calibration = {"mnist": mnist_x[m_cal], "pen digits": pen_x[p_cal & first]}
     info = {
@@ -110,8 +95,33 @@ def verdict_data(
         "letters": "".join(sorted(NO_DIGIT_LETTERS)),
         "copies": {"pen digits": digit_copies, "letters": letter_copies},
         "synthesised": synth,
+        "pen digits restyled": pen_labels is not None,
     }
     return VerdictData(digits, others, calibration, info)
+
+
+def verdict_data_without(
+    mnist_x: np.ndarray,
+    pen: PenDigits,
+    letters: Sequence[Drawing],
+    letter_sites: Sequence[str],
+    left_out: Sequence[str] = (),
+    digit_like: Sequence[Drawing] = (),
+    digit_like_sites: Sequence[str] = (),
+    restyle: bool = True,
+    **options: Any,
+) -> VerdictData:
+    """:func:`verdict_data` from pen digits and letters of every site but ``left_out``: what
+    ``digitscope verdict --leave-out-site`` and each fold of ``benchmarks/not_a_digit.py``
+    train on. ``restyle``: the pen digits' copies get regional variants; ``options`` go to
+    :func:`verdict_data` (``scribbles``, ``synth``, ``seed``...)."""
+    out = set(left_out)
+    trained = pen.select(None, out)
+    return verdict_data(
+        mnist_x, trained.drawings, [d for d, s in zip(letters, letter_sites) if s not in out],
+        digit_like=[d for d, s in zip(digit_like, digit_like_sites) if s not in out],
+        pen_labels=trained.labels.tolist() if restyle else None, **options,
+    )
 
 
 def train_verdict(

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from digitscope.model.pen_data import load_pen_digits, render_augmented
+from digitscope.model.pen_data import load_pen_digits, render_augmented, render_copies
 from digitscope.model.preprocess import drawing_to_tensor
 from helpers import loop, seven, vertical_stroke
 
@@ -75,6 +75,21 @@ def test_renders_are_the_drawing_then_its_variations(pen_file):
     assert all(np.abs(x[i] - x[0]).max() > 0.1 for i in range(1, 5)), "every other copy is varied"
     again, _ = render_augmented(data, copies=5, seed=0)
     np.testing.assert_array_equal(x, again)
+
+
+def test_labelled_copies_get_regional_variants_unlabelled_ones_do_not():
+    """The verdict's pen digits are varied as the CNN's: given labels, a zero gets a stroke
+    through it; without labels (letters, scribbles) no stroke is ever added."""
+    from digitscope.model.stroke_augment import StrokeAugmentConfig
+
+    still = StrokeAugmentConfig(0, 0, 0, 0, 0, 0, 0, 1, 1)  # no variation: only the restyling shows
+    zero = drawing_to_tensor(loop())
+    plain, index = render_copies([loop()], copies=6, seed=3, augment=still)
+    restyled, _ = render_copies([loop()], copies=6, seed=3, labels=[0], augment=still, restyle_share=1.0)
+    assert index.tolist() == [0] * 6
+    assert all(np.abs(p - zero).max() < 0.02 for p in plain)
+    np.testing.assert_array_equal(restyled[0], zero)  # the as-drawn copy is never restyled
+    assert all(np.abs(r - zero).max() > 0.3 for r in restyled[1:]), "each varied zero got a stroke through it"
 
 
 def test_training_leaves_the_site_out_and_scores_it(tiny_mnist, pen_file, tmp_path, capsys):

@@ -204,13 +204,14 @@ def test_train_verdict_learns_scribbles_from_digits() -> None:
     """A short training on data the test makes: synthesised digits against scribbles."""
     from digitscope.model.scribbles import scribble_drawings
     from digitscope.model.style_synth import synth_tensors
-    from digitscope.model.verdict_training import flagged_shares, render_varied, train_verdict, verdict_data
+    from digitscope.model.pen_data import render_copies
+    from digitscope.model.verdict_training import flagged_shares, train_verdict, verdict_data
 
     digits = synth_tensors(900, seed=1)[0]
     data = verdict_data(digits[:600], [], scribble_drawings(150, seed=2)[0], scribbles=150, letter_copies=1, seed=0)
     assert set(data.digits) == {"mnist", "pen digits"} and len(data.calibration["mnist"]) > 100
     v = train_verdict(data, epochs=8)
     assert v.kind == "network" and v.info["trained_on"]["scribbles"] == 150
-    unseen = render_varied(scribble_drawings(100, seed=7)[0], 1, 0)[0]
+    unseen = render_copies(scribble_drawings(100, seed=7)[0], 1, 0)[0]
     shares = flagged_shares(v, {"digits": digits[600:], "scribbles": unseen})
     assert shares["digits"] < 0.1 and shares["scribbles"] > 0.35, shares  # untrained: ~0.5 % of scribbles
