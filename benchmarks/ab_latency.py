@@ -6,9 +6,10 @@ The commit ``--before`` is unpacked (``git archive``) as an importable ``digitsc
 package in a temporary folder. Then ``benchmarks/gui_latency.py`` of this checkout runs
 ``--pairs`` times against each version in turn (before, this checkout, before, ...),
 so that the slow spells of a shared machine fall on both alike. Every event of every
-round is pooled per version and design; rounds in which the host took more than
-``--max-steal`` % of the CPU are left out of the pooled figures (and counted).
-Prints each version's pooled p50 and p95 per design and the ratio this/before.
+round is pooled per version and design, once for all rounds and once for the quiet ones
+(the host took at most ``--max-steal`` % of the CPU). Prints each version's pooled p50 and
+p95 per design and the ratio this/before, and the CPU time per mouse-move of the GUI
+process and of the reading process (what the code costs, nearly free of the host's steal).
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ def run_once(pythonpath: Path | None, designs: str, out: Path) -> dict:
     if pythonpath is not None:
         env["PYTHONPATH"] = str(pythonpath)
     cmd = [sys.executable, str(ROOT / "benchmarks" / "gui_latency.py"), "--designs", designs, "--json", str(out)]
-    subprocess.run(cmd, check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    done = subprocess.run(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if done.returncode:
+        sys.exit(f"gui_latency.py failed ({'PYTHONPATH=' + str(pythonpath) if pythonpath else 'this checkout'}):\n{done.stderr}")
     return json.loads(out.read_text())
 
 
@@ -76,6 +79,8 @@ def main() -> int:
         for name, path in versions.items():
             print(f"{name}: {imported_from(path)}", flush=True)
         pooled: dict[str, dict[str, list[np.ndarray]]] = {v: {d: [] for d in designs} for v in versions}
+        everything: dict[str, dict[str, list[np.ndarray]]] = {v: {d: [] for d in designs} for v in versions}
+        cpu: dict[str, dict[str, list[tuple[float, float]]]] = {v: {d: [] for d in designs} for v in versions}
         dropped = dict.fromkeys(versions, 0)
         for pair in range(args.pairs):
             for name, path in versions.items():
@@ -85,25 +90,40 @@ def main() -> int:
                     for r in rounds[design]:
                         ms = np.asarray(r["latency_ms"])
                         line.append(f"{design} p95 {np.percentile(ms, 95):6.2f} ms (steal {r['steal_percent']:.1f} %)")
+                        everything[name][design].append(ms)
+                        if "cpu_ms_per_move" in r:
+                            cpu[name][design].append((r["cpu_ms_per_move"]["gui"], r["cpu_ms_per_move"]["reader"]))
                         if r["steal_percent"] > args.max_steal:
                             dropped[name] += 1
                         else:
                             pooled[name][design].append(ms)
                 print(f"pair {pair + 1} {name:>22}: " + "; ".join(line), flush=True)
-    print(f"\npooled events (rounds with steal > {args.max_steal:g} % left out: "
-          + ", ".join(f"{v} {n}" for v, n in dropped.items()) + ")")
+    print(f"\npooled events of every round, and of the quiet rounds (steal ≤ {args.max_steal:g} %; "
+          + ", ".join(f"{v}: {n} of {args.pairs * len(designs)} rounds left out" for v, n in dropped.items()) + ")")
     names = list(versions)
+    for which, rounds in (("all", everything), ("quiet", pooled)):
+        for design in designs:
+            figs = {}
+            for name in names:
+                if not rounds[name][design]:
+                    print(f"{which:>5} {design:>8} {name:>22}: no round")
+                    continue
+                ms = np.concatenate(rounds[name][design])
+                figs[name] = np.percentile(ms, 95)
+                print(f"{which:>5} {design:>8} {name:>22}: events {len(ms):6d}  p50 {np.percentile(ms, 50):6.2f} ms"
+                      f"  p95 {figs[name]:6.2f} ms")
+            if len(figs) == 2:
+                print(f"{which:>5} {design:>8} {'this/before':>22}: p95 ×{figs[names[1]] / figs[names[0]]:.3f}")
+    print("\nCPU time per mouse-move, median of the rounds (the host's steal barely moves it): GUI process + reading process")
     for design in designs:
-        figs = {}
+        med = {}
         for name in names:
-            if not pooled[name][design]:
-                print(f"{design:>10} {name}: no quiet round")
-                continue
-            ms = np.concatenate(pooled[name][design])
-            figs[name] = np.percentile(ms, 95)
-            print(f"{design:>10} {name:>22}: events {len(ms):6d}  p50 {np.percentile(ms, 50):6.2f} ms  p95 {figs[name]:6.2f} ms")
-        if len(figs) == 2:
-            print(f"{design:>10} {'this/before':>22}: p95 ×{figs[names[1]] / figs[names[0]]:.3f}")
+            if cpu[name][design]:
+                gui, reader = np.median(np.array(cpu[name][design]), axis=0)
+                med[name] = gui + reader
+                print(f"  cpu {design:>8} {name:>22}: {gui:.3f} + {reader:.3f} = {gui + reader:.3f} ms")
+        if len(med) == 2:
+            print(f"  cpu {design:>8} {'this/before':>22}: ×{med[names[1]] / med[names[0]]:.3f}")
     return 0
 
 

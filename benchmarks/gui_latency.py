@@ -170,8 +170,27 @@ def cpu_steal() -> tuple[int, int]:
     return fields[7], sum(fields)
 
 
+def children_cpu_seconds() -> float:
+    """CPU time (user + system) of this process's live children, such as the reading process."""
+    me, total = os.getpid(), 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == me:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+#: CPU time per mouse-move of the last measured round, ms: (this process, its children).
+#: Unlike the latencies, CPU time barely moves when the host takes the CPU away.
+LAST_CPU: list[tuple[float, float]] = []
+
+
 def measure(app: QApplication, design: str, digits: list, interval_ms: int, settings_dir: Path) -> tuple[np.ndarray, float, np.ndarray]:
-    """(latencies to the views updated, ms; the longest stall, ms; latencies to the windows painted, ms)."""
+    """(latencies to the views updated, ms; the longest stall, ms; latencies to the windows painted, ms);
+    the CPU time per move goes to ``LAST_CPU``."""
     naive = design == "naive"
     app, window = open_ready_window(
         settings_dir / f"{design}.ini", reading_process=design in ("process", "saliency", "compare", "pipeline")
@@ -188,8 +207,11 @@ def measure(app: QApplication, design: str, digits: list, interval_ms: int, sett
     if naive:
         naive_reading(window, window.predictor.model)
     driver = Driver(app, window, digits, interval_ms)
+    own, children = time.process_time(), children_cpu_seconds()
     driver.run()
     app.processEvents()  # the last paints
+    moves = max(1, len(driver.latencies))
+    LAST_CPU.append((1000 * (time.process_time() - own) / moves, 1000 * (children_cpu_seconds() - children) / moves))
     window.close()
     return np.array(driver.latencies) * 1000.0, driver.stall * 1000.0, np.array(driver.painted) * 1000.0
 
@@ -221,6 +243,7 @@ def main() -> int:
     app = QApplication.instance() or QApplication([])
     digits = strokes_for(args.digits)
     results: dict[str, list[tuple[np.ndarray, float, np.ndarray]]] = {d: [] for d in chosen}
+    cpu: dict[str, list[tuple[float, float]]] = {d: [] for d in chosen}  # ms per move: (GUI process, reading process)
     steal: dict[str, list[float]] = {d: [] for d in chosen}  # % of the CPU the host took, per round
     with tempfile.TemporaryDirectory() as tmp:
         measure(app, chosen[0], digits, args.interval_ms, Path(tmp))  # warm-up, not counted: the first window is slower
@@ -228,16 +251,17 @@ def main() -> int:
             for design in chosen:
                 stolen, total = cpu_steal()
                 results[design].append(measure(app, design, digits, args.interval_ms, Path(tmp)))
+                cpu[design].append(LAST_CPU[-1])
                 stolen2, total2 = cpu_steal()
                 steal[design].append(100.0 * (stolen2 - stolen) / max(1, total2 - total))
     print(f"{args.digits} digits replayed, one mouse-move every {args.interval_ms} ms; latency from event to all views updated"
           " (and to the windows painted with it); steal: the CPU time the host took from this machine during the round")
     for design in chosen:
-        for (ms, stall, painted), stolen in zip(results[design], steal[design]):
+        for (ms, stall, painted), stolen, (gui, reader) in zip(results[design], steal[design], cpu[design]):
             print(
                 f"{DESIGNS[design]:<34} events {len(ms):5d}  p50 {np.percentile(ms, 50):7.2f} ms  p95 {np.percentile(ms, 95):7.2f} ms"
                 f"  max {ms.max():7.1f} ms  longest stall {stall:6.1f} ms  painted p95 {np.percentile(painted, 95):7.2f} ms"
-                f"  steal {stolen:4.1f} %"
+                f"  steal {stolen:4.1f} %  CPU per move: this process {gui:.2f} ms, its children {reader:.2f} ms"
             )
 
     def p95s(design: str, which: int = 0) -> str:
@@ -260,8 +284,9 @@ def main() -> int:
     if args.json:
         rounds = {
             design: [
-                {"latency_ms": ms.tolist(), "painted_ms": painted.tolist(), "longest_stall_ms": float(stall), "steal_percent": stolen}
-                for (ms, stall, painted), stolen in zip(results[design], steal[design])
+                {"latency_ms": ms.tolist(), "painted_ms": painted.tolist(), "longest_stall_ms": float(stall), "steal_percent": stolen,
+                 "cpu_ms_per_move": {"gui": gui, "reader": reader}}
+                for (ms, stall, painted), stolen, (gui, reader) in zip(results[design], steal[design], cpu[design])
             ]
             for design in chosen
         }
