@@ -4,8 +4,10 @@ Digits are MNIST train and pen digits; no-digits are the letters that look like
 no digit (:data:`NO_DIGIT_LETTERS`) and generated scribbles (:mod:`.scribbles`).
 Pen drawings are rendered as drawn and varied as another writer would
 (:mod:`.stroke_augment`), on both sides alike, so a variation never tells the
-two apart. A share of the digits (by drawing) is kept out of training: the
-threshold is set on them to flag at most ``flag_share`` of each digit source.
+two apart; the pen digits' copies also get the regional variants the CNN learns
+from (:func:`.pen_data.render_copies`), so that a slashed zero is a digit here too.
+A share of the digits (by drawing) is kept out of training: the threshold is set
+on them to flag at most ``flag_share`` of each digit source.
 Used by ``digitscope verdict`` (the bundled model's step 3, ``model/recipe.py``)
 and, one site left out at a time, by ``benchmarks/not_a_digit.py``.
 """
