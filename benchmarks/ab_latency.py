@@ -44,25 +44,25 @@ def unpack(rev: str, into: Path) -> Path:
     return into / "pkg"
 
 
-def run_once(pythonpath: Path | None, designs: str, out: Path) -> dict:
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
+def _env(pythonpath: Path | None) -> dict[str, str]:
+    """The environment that imports ``digitscope`` from ``pythonpath`` (None: this checkout)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     if pythonpath is not None:
         env["PYTHONPATH"] = str(pythonpath)
+    return env
+
+
+def run_once(pythonpath: Path | None, designs: str, out: Path) -> dict:
     cmd = [sys.executable, str(ROOT / "benchmarks" / "gui_latency.py"), "--designs", designs, "--json", str(out)]
-    done = subprocess.run(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(cmd, env=_env(pythonpath), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if done.returncode:
         sys.exit(f"gui_latency.py failed ({'PYTHONPATH=' + str(pythonpath) if pythonpath else 'this checkout'}):\n{done.stderr}")
     return json.loads(out.read_text())
 
 
 def imported_from(pythonpath: Path | None) -> str:
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
-    if pythonpath is not None:
-        env["PYTHONPATH"] = str(pythonpath)
     code = "import digitscope.app.window as w; print(w.__file__)"
-    return subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True, text=True).stdout.strip()
+    return subprocess.run([sys.executable, "-c", code], check=True, env=_env(pythonpath), capture_output=True, text=True).stdout.strip()
 
 
 def main() -> int:

@@ -183,14 +183,12 @@ def children_cpu_seconds() -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-#: CPU time per mouse-move of the last measured round, ms: (this process, its children).
-#: Unlike the latencies, CPU time barely moves when the host takes the CPU away.
-LAST_CPU: list[tuple[float, float]] = []
-
-
-def measure(app: QApplication, design: str, digits: list, interval_ms: int, settings_dir: Path) -> tuple[np.ndarray, float, np.ndarray]:
-    """(latencies to the views updated, ms; the longest stall, ms; latencies to the windows painted, ms);
-    the CPU time per move goes to ``LAST_CPU``."""
+def measure(
+    app: QApplication, design: str, digits: list, interval_ms: int, settings_dir: Path
+) -> tuple[np.ndarray, float, np.ndarray, tuple[float, float]]:
+    """(latencies to the views updated, ms; the longest stall, ms; latencies to the windows painted, ms;
+    CPU time per mouse-move, ms, of this process and of its children). Unlike the latencies, CPU time
+    barely moves when the host takes the CPU away."""
     naive = design == "naive"
     app, window = open_ready_window(
         settings_dir / f"{design}.ini", reading_process=design in ("process", "saliency", "compare", "pipeline")
@@ -211,9 +209,9 @@ def measure(app: QApplication, design: str, digits: list, interval_ms: int, sett
     driver.run()
     app.processEvents()  # the last paints
     moves = max(1, len(driver.latencies))
-    LAST_CPU.append((1000 * (time.process_time() - own) / moves, 1000 * (children_cpu_seconds() - children) / moves))
+    cpu = (1000 * (time.process_time() - own) / moves, 1000 * (children_cpu_seconds() - children) / moves)
     window.close()
-    return np.array(driver.latencies) * 1000.0, driver.stall * 1000.0, np.array(driver.painted) * 1000.0
+    return np.array(driver.latencies) * 1000.0, driver.stall * 1000.0, np.array(driver.painted) * 1000.0, cpu
 
 
 DESIGNS = {
@@ -250,8 +248,9 @@ def main() -> int:
         for _ in range(args.rounds):
             for design in chosen:
                 stolen, total = cpu_steal()
-                results[design].append(measure(app, design, digits, args.interval_ms, Path(tmp)))
-                cpu[design].append(LAST_CPU[-1])
+                *run, cpu_ms = measure(app, design, digits, args.interval_ms, Path(tmp))
+                results[design].append(tuple(run))
+                cpu[design].append(cpu_ms)
                 stolen2, total2 = cpu_steal()
                 steal[design].append(100.0 * (stolen2 - stolen) / max(1, total2 - total))
     print(f"{args.digits} digits replayed, one mouse-move every {args.interval_ms} ms; latency from event to all views updated"

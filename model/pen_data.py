@@ -158,4 +158,4 @@ def render_augmented(
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`render_copies` of labelled pen digits: (N·copies, 28, 28) float32 tensors and their labels."""
     x, index = render_copies(data.drawings, copies, seed, data.labels.tolist(), augment, restyle_share)
-    return x, np.asarray(data.labels, np.int64)[index] if len(index) else np.zeros(0, np.int64)
+    return x, np.asarray(data.labels, np.int64)[index]

@@ -126,6 +126,7 @@ class BundleLinks:
 
 
 def bundle_links(app: Path) -> BundleLinks:
+    """What the bundle in ``app`` needs of the system (see :class:`BundleLinks`)."""
     carried = {p.name for p in app.rglob("*.so*")}
     needed: set[str] = set()
     minors: set[int] = set()
