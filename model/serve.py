@@ -22,7 +22,8 @@ arrive whole within ``timeout`` seconds; 411 no Content-Length; 413 body or
 image too large; 415 unsupported content type; 422 a drawing or image with no
 digit in it; 500 a bug here (logged once); 503 busy (with ``Retry-After``).
 
-Limits: bodies are capped (``max_bytes``) and read only after the check; images
+Limits: bodies are capped (``max_bytes``) and read only after the check (a refused one
+is drained for up to ``LINGER_S`` after the answer, so the client still reads it); images
 are capped in pixels before they are decoded, and reduced to the size the
 pipeline needs as they are read (:func:`~.preprocess.load_image_gray`); at most
 ``workers`` requests are decoded and predicted at once (the others wait up to
@@ -65,6 +66,8 @@ WORKERS = os.cpu_count() or 1  # requests decoded and predicted at once
 QUEUE_WAIT_S = 10.0  # how long a request waits for a worker before it gets 503
 RETRY_AFTER_S = 1
 MAX_LINE = 65536  # request line, as http.server
+LINGER_S = 2.0  # how long a connection closed after an answer drains what the client still sends
+LINGER_BYTES = 64 << 20
 MAX_MESSAGE = 200  # characters of an exception's text that reach a client
 IMAGE_TYPES = ("image/", "application/octet-stream")
 SERVER_NAME = f"digitscope/{__version__}"
@@ -254,6 +257,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def version_string(self) -> str:
         return SERVER_NAME
+
+    def finish(self) -> None:
+        super().finish()
+        if self.close_connection and self._replied:
+            _linger(self.connection)
 
     # ------------------------------------------------------------------ one request
 
@@ -643,6 +651,23 @@ def address_family(host: str) -> socket.AddressFamily:
     if not host:
         return socket.AF_INET
     return socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)[0][0]
+
+
+def _linger(sock: socket.socket) -> None:
+    """Close after an answer without losing it: closing on bytes not read (a refused body)
+    makes the kernel send a reset, which can discard the answer before the client reads it.
+    So stop sending, then drain what the client still sends, bounded in time and bytes."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        deadline, drained = time.monotonic() + LINGER_S, 0
+        while drained < LINGER_BYTES and (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(left)
+            chunk = sock.recv(1 << 16)
+            if not chunk:
+                return
+            drained += len(chunk)
+    except OSError:
+        pass
 
 
 def _refuse_busy(sock: socket.socket) -> None:

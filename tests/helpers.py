@@ -219,3 +219,25 @@ def serving(predictor, **options) -> Iterator:
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def http_call(server, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None,
+              timeout: float = 10.0):
+    """One request to ``server``: (status, the JSON answer or None, the response).
+
+    A server may answer before it has read the body (413) and close: the rest of the body then
+    meets a closed socket, but the answer has already arrived, so it is read all the same."""
+    import http.client
+    import json
+
+    conn = http.client.HTTPConnection(*server.server_address[:2], timeout=timeout)
+    try:
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        resp = conn.getresponse()
+        data = resp.read()
+        return resp.status, json.loads(data) if data else None, resp
+    finally:
+        conn.close()

@@ -17,24 +17,13 @@ from digitscope.model.drawing import save_drawing
 from digitscope.model.examples import example_drawing, example_drawings
 from digitscope.model.preprocess import drawing_to_tensor
 from PIL import Image
-from helpers import serving
+from helpers import http_call, serving
 
 
 @pytest.fixture(scope="module")
 def server(bundled_predictor):
     with serving(bundled_predictor, max_bytes=200_000, max_pixels=2000 * 2000, timeout_s=2.0) as srv:
         yield srv
-
-
-def request(server, method, path, body=None, headers=None):
-    conn = http.client.HTTPConnection(*server.server_address[:2], timeout=10)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        resp = conn.getresponse()
-        data = resp.read()
-        return resp.status, json.loads(data) if data else None, resp
-    finally:
-        conn.close()
 
 
 def drawing_body(digit: int) -> bytes:
@@ -49,7 +38,7 @@ def png_of(array: np.ndarray) -> bytes:
 
 def test_drawings_are_read_like_the_app_reads_them(server, bundled_predictor):
     for digit, drawing in example_drawings().items():
-        status, doc, _ = request(server, "POST", "/predict", drawing_body(digit), {"Content-Type": "application/json"})
+        status, doc, _ = http_call(server, "POST", "/predict", drawing_body(digit), {"Content-Type": "application/json"})
         assert status == 200, doc
         expected = bundled_predictor.predict(drawing_to_tensor(drawing)).probabilities
         assert doc["digit"] == digit
@@ -62,7 +51,7 @@ def test_a_letter_is_no_digit(server):
     from helpers import letter_h
 
     body = json.dumps(letter_h().to_json()).encode()
-    status, doc, _ = request(server, "POST", "/predict", body, {"Content-Type": "application/json"})
+    status, doc, _ = http_call(server, "POST", "/predict", body, {"Content-Type": "application/json"})
     assert status == 200 and doc["is_digit"] is False
     assert set(doc) == {"digit", "confidence", "probabilities", "is_digit"}
 
@@ -71,15 +60,15 @@ def test_images_of_either_polarity_are_read(server):
     t = drawing_to_tensor(example_drawing(4))
     big = np.kron(t, np.ones((4, 4), np.float32))
     for img, ctype in ((big, "image/png"), (1.0 - big, "application/octet-stream")):
-        status, doc, _ = request(server, "POST", "/predict", png_of(img), {"Content-Type": ctype})
+        status, doc, _ = http_call(server, "POST", "/predict", png_of(img), {"Content-Type": ctype})
         assert status == 200, doc
         assert doc["digit"] == 4
 
 
 def test_health_and_index(server):
-    status, doc, _ = request(server, "GET", "/health")
+    status, doc, _ = http_call(server, "GET", "/health")
     assert status == 200 and doc == {"status": "ok", "model": "digitscope-cnn.keras"}
-    status, doc, _ = request(server, "GET", "/")
+    status, doc, _ = http_call(server, "GET", "/")
     assert status == 200 and "POST /predict" in doc["endpoints"]
 
 
@@ -103,18 +92,18 @@ def test_health_and_index(server):
     ],
 )
 def test_bad_requests_get_a_clear_4xx(server, method, path, body, headers, status, says):
-    got, doc, _ = request(server, method, path, body, headers)
+    got, doc, _ = http_call(server, method, path, body, headers)
     assert got == status
     assert says in doc["error"]
 
 
 def test_a_blank_image_has_no_digit(server):
-    status, doc, _ = request(server, "POST", "/predict", png_of(np.zeros((50, 50), np.float32)), {"Content-Type": "image/png"})
+    status, doc, _ = http_call(server, "POST", "/predict", png_of(np.zeros((50, 50), np.float32)), {"Content-Type": "image/png"})
     assert status == 422 and "no ink" in doc["error"]
 
 
 def test_oversized_bodies_are_refused_unread(server):
-    status, doc, resp = request(server, "POST", "/predict", b"x" * 300_000, {"Content-Type": "application/json"})
+    status, doc, resp = http_call(server, "POST", "/predict", b"x" * 300_000, {"Content-Type": "application/json"})
     assert status == 413 and "too large" in doc["error"]
     assert resp.getheader("Connection") == "close"
 
@@ -122,7 +111,7 @@ def test_oversized_bodies_are_refused_unread(server):
 def test_images_with_too_many_pixels_are_refused_before_decoding(server):
     buf = io.BytesIO()
     Image.new("L", (3000, 3000), 0).save(buf, format="PNG")  # small file, 9 M pixels
-    status, doc, _ = request(server, "POST", "/predict", buf.getvalue(), {"Content-Type": "image/png"})
+    status, doc, _ = http_call(server, "POST", "/predict", buf.getvalue(), {"Content-Type": "image/png"})
     assert status == 413 and "3000×3000" in doc["error"]
 
 
@@ -149,7 +138,7 @@ def test_a_stalled_client_gets_408_and_others_are_served(bundled_predictor):
     with serving(bundled_predictor, timeout_s=0.5) as srv:
         with socket.create_connection(srv.server_address[:2], timeout=10) as stalled:
             stalled.sendall(b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n{")
-            status, _, _ = request(srv, "POST", "/predict", drawing_body(2), {"Content-Type": "application/json"})
+            status, _, _ = http_call(srv, "POST", "/predict", drawing_body(2), {"Content-Type": "application/json"})
             assert status == 200, "another client is served while one stalls"
             data = b""  # the connection stays open: only the server's deadline ends it, with a 408
             while chunk := stalled.recv(65536):
@@ -179,10 +168,10 @@ def test_the_server_survives_random_malformed_requests(server):
             pixels = np.asarray(np.random.default_rng(i).random((rng.randint(1, 60), rng.randint(1, 60))), np.float32)
             body = png_of(pixels)[: rng.randint(8, 200)]
             ctype = "image/png"
-        status, doc, _ = request(server, "POST", "/predict", body, {"Content-Type": ctype})
+        status, doc, _ = http_call(server, "POST", "/predict", body, {"Content-Type": ctype})
         assert status < 500, (status, doc, body[:80])
         statuses.append(status)
-    assert request(server, "GET", "/health")[0] == 200
+    assert http_call(server, "GET", "/health")[0] == 200
     assert statuses.count(200) < len(statuses), "the inputs really were malformed"
 
 

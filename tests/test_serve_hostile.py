@@ -26,6 +26,7 @@ from digitscope.model import serve
 from digitscope.model.examples import example_drawing
 from digitscope.model.serve import DigitServer, HostCheck, host_name
 from PIL import Image, ImageDraw
+from helpers import http_call
 
 LOCAL = "127.0.0.1"
 JSON = {"Content-Type": "application/json"}
@@ -81,13 +82,7 @@ def parse(data: bytes) -> tuple[int, dict[str, str], bytes]:
 
 
 def post(srv: DigitServer, body: bytes, headers: dict[str, str] | None = None) -> tuple[int, dict, http.client.HTTPResponse]:
-    conn = http.client.HTTPConnection(*srv.server_address[:2], timeout=30)
-    try:
-        conn.request("POST", "/predict", body=body, headers=headers or JSON)
-        resp = conn.getresponse()
-        return resp.status, json.loads(resp.read()), resp
-    finally:
-        conn.close()
+    return http_call(srv, "POST", "/predict", body, headers or JSON, timeout=30)
 
 
 def wait_for(condition, seconds: float = 10.0) -> bool:
@@ -161,6 +156,25 @@ def test_an_unreadable_image_is_named_without_python_internals(make_server):
     status, doc, _ = post(make_server(), b"hello", {"Content-Type": "image/png"})
     assert status == 400 and doc["error"].startswith("cannot read the image: not an image")
     assert "0x" not in doc["error"] and "BytesIO" not in doc["error"]
+
+
+def test_a_client_sending_a_refused_body_still_reads_the_answer(make_server):
+    """413 goes out before the body is read. A client that goes on sending it must not meet a
+    reset (which would discard the answer): the server drains it, bounded, before closing."""
+    srv = make_server(max_bytes=1000)
+    body = b"x" * 4_000_000  # far more than the socket buffers hold
+    for _ in range(3):
+        with socket.create_connection(srv.server_address[:2], timeout=10) as s:
+            s.sendall(post_head(len(body)))
+            try:
+                s.sendall(body)
+            except OSError as exc:
+                pytest.fail(f"the server reset the connection while the body was sent: {exc!r}")
+            s.shutdown(socket.SHUT_WR)
+            status, headers, doc = parse(read_to_close(s))
+        assert status == 413 and headers.get("connection") == "close", (status, headers)
+        assert "too large" in json.loads(doc)["error"]
+    assert wait_for(lambda: srv.open_connections == 0), "the draining thread has ended"
 
 
 # ----------------------------------------------------------------------------- 4: memory and work in flight

@@ -5,14 +5,13 @@ The comparison with the exported SavedModel itself (what TensorFlow Serving runs
 
 from __future__ import annotations
 
-import http.client
 import json
 
 import numpy as np
 import pytest
 from digitscope.model import tf_serving
 from digitscope.model.tf_serving import ServingError, parse_predict, route
-from helpers import serving
+from helpers import http_call, serving
 
 
 @pytest.fixture(scope="module")
@@ -22,14 +21,8 @@ def server(bundled_predictor):
 
 
 def call(server, method, path, body=None, headers=None):
-    conn = http.client.HTTPConnection(*server.server_address[:2], timeout=10)
-    try:
-        conn.request(method, path, body=json.dumps(body) if isinstance(body, dict) else body, headers=headers or {})
-        resp = conn.getresponse()
-        data = resp.read()
-        return resp.status, json.loads(data) if data else None
-    finally:
-        conn.close()
+    status, doc, _ = http_call(server, method, path, json.dumps(body).encode() if isinstance(body, dict) else body, headers)
+    return status, doc
 
 
 def images(n: int, seed: int = 0) -> np.ndarray:
