@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -65,14 +65,16 @@ def verdict_data(
     drawings (:data:`DIGIT_LIKE_LETTERS`, on the digit side), no-digit letter drawings and
     ``scribbles`` generated ones. Given ``pen_labels``, the pen digits' varied copies get
     regional variants as the CNN's do (:func:`.pen_data.render_copies`): a slashed zero or a
-    flagged one is a digit to both. ``holdout`` of MNIST and of the pen digits (whole
+    flagged one is a digit to both. Its variants reach further than the CNN's
+    (:data:`.style_synth.VERDICT`): a digit is a digit however far its strokes run. ``holdout`` of MNIST and of the pen digits (whole
     drawings, as drawn) is kept out of training for the threshold."""
     from .scribbles import scribble_drawings
+    from .style_synth import VERDICT
 
     rng = np.random.default_rng(seed)
     mnist_x = np.asarray(mnist_x, np.float32).reshape(-1, 28, 28)
     m_cal = rng.random(len(mnist_x)) < holdout
-    pen_x, pen_of = render_copies(pen_digits, digit_copies, seed + 1, pen_labels)
+    pen_x, pen_of = render_copies(pen_digits, digit_copies, seed + 1, pen_labels, reach=VERDICT)
     p_cal_drawing = rng.random(len(pen_digits)) < holdout
     p_cal = p_cal_drawing[pen_of] if len(pen_of) else np.zeros(0, bool)
     first = np.r_[True, pen_of[1:] != pen_of[:-1]] if len(pen_of) else np.zeros(0, bool)  # the as-drawn render
@@ -86,7 +88,7 @@ def verdict_data(
     if synth:
         from .style_synth import synth_tensors
 
-        digits["synthesised"] = synth_tensors(synth, seed + 5)[0]
+        digits["synthesised"] = synth_tensors(synth, seed + 5, reach=VERDICT)[0]
     if len(digit_like):
         digits["digit-like letters"] = render_copies(digit_like, letter_copies, seed + 6)[0]
     others = {"letters": letter_x, "scribbles": scribble_x}
@@ -98,6 +100,7 @@ def verdict_data(
         "copies": {"pen digits": digit_copies, "letters": letter_copies},
         "synthesised": synth,
         "pen digits restyled": pen_labels is not None,
+        "reach": asdict(VERDICT),
     }
     return VerdictData(digits, others, calibration, info)
 

@@ -8,7 +8,7 @@ import pytest
 from digitscope.model.drawing import Drawing
 from digitscope.model.preprocess import BOX, CENTRE, centre_of_mass, drawing_to_tensor
 from digitscope.model.stroke_augment import StrokeAugmentConfig, augment_drawing
-from digitscope.model.style_synth import VARIANTS, restyle, synth_drawing, synth_tensors
+from digitscope.model.style_synth import READING, VARIANTS, VERDICT, restyle, synth_drawing, synth_tensors
 from helpers import loop, seven, vertical_stroke
 
 ALL_VARIANTS = [(digit, name) for digit, variants in VARIANTS.items() for name in variants]
@@ -65,6 +65,41 @@ def test_crossed_zero_and_seven_get_their_extra_stroke():
         angles.append(np.degrees(np.arctan2(dy, dx)) % 180)
     counts, _ = np.histogram(angles, bins=6, range=(0, 180))
     assert counts.min() > 15, f"slash directions are spread over 0-180°: {counts}"
+
+
+def crossed_zero_shapes(reach) -> tuple[int, int]:
+    """Of 300 crossed zeros: how many are round, and how many strokes run far past the loop."""
+    rng = np.random.default_rng(1)
+    round_, long_ = 0, 0
+    for _ in range(300):
+        loop_, bar = (np.asarray(s) for s in VARIANTS[0]["crossed"](rng, reach))
+        width, height = np.ptp(loop_, axis=0)
+        round_ += 0.9 < width / height < 1.1
+        long_ += np.linalg.norm(bar[-1] - bar[0]) > 1.8 * max(width, height)
+    return round_, long_
+
+
+def test_the_verdicts_crossed_zeros_also_come_round_with_strokes_far_past_the_loop():
+    """Some writers slash a small round zero with a stroke that runs far past it (ϕ): a digit
+    to the verdict; the CNN learns the common forms only."""
+    round_, long_ = crossed_zero_shapes(VERDICT)
+    assert 60 < round_ < 180, f"about 40 % of the verdict's crossed zeros are round: {round_} of 300"
+    assert long_ > 20, f"some strokes reach past the loop by far more than its size: {long_} of 300"
+    round_, long_ = crossed_zero_shapes(READING)
+    assert round_ < 15 and long_ == 0, (round_, long_)
+
+
+def test_the_verdicts_ones_get_longer_steeper_flags():
+    def steepest(reach) -> float:
+        rng = np.random.default_rng(2)
+        drops = []
+        for _ in range(300):
+            stroke = np.asarray(VARIANTS[1]["flagged"](rng, reach)[0])
+            top = stroke[np.argmin(stroke[:, 1])]
+            drops.append(stroke[0, 1] - top[1])  # how far below the top the flag starts
+        return max(drops)
+
+    assert steepest(VERDICT) > 0.85 > steepest(READING), "a Λ-like one: a flag nearly as tall as the stem"
 
 
 def test_synth_tensors_gives_each_digit_an_equal_share():
