@@ -16,6 +16,7 @@ The runs' commands and figures are kept in the model's metadata (the base's unde
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -35,14 +36,18 @@ def main() -> int:
     ap.add_argument("--output", default=str(ROOT / "assets" / "digitscope-cnn.keras"))
     ap.add_argument("--verdict-only", action="store_true", help="only step 3, on --output as it is")
     args = ap.parse_args()
+    # The steps run in the checkout, on paths relative to it: the commands kept in the
+    # metadata (and shown in About) then name no folder of the machine that made them.
+    for name in ("mnist", "pen_data", "base", "letters", "output"):
+        setattr(args, name, os.path.relpath(Path(getattr(args, name)).resolve(), ROOT))
     steps = []
     if not args.verdict_only:
-        steps += [] if Path(args.base).is_file() else [base_argv(args.mnist, args.base)]
+        steps += [] if (ROOT / args.base).is_file() else [base_argv(args.mnist, args.base)]
         steps.append(fine_tune_argv(args.mnist, args.base, args.pen_data, args.output))
     steps.append(verdict_argv(args.mnist, args.output, args.pen_data, args.letters))
     for argv in steps:
         print("+ digitscope " + " ".join(argv), flush=True)
-        if subprocess.run([sys.executable, "-m", "digitscope", *argv]).returncode:
+        if subprocess.run([sys.executable, "-m", "digitscope", *argv], cwd=ROOT).returncode:
             return 1
     return 0
 
