@@ -13,7 +13,9 @@ app's own drawing pipeline.
 
 Real drawings can be given a variant too (:func:`restyle`): a stroke through a
 zero, a flag or a foot on a one, a bar across a seven, added where the writer
-would put it. Pure NumPy; deterministic for a seed.
+would put it. How far those strokes reach is a :class:`Reach`: the CNN's
+(:data:`READING`) or the verdict's, which goes further (:data:`VERDICT`).
+Pure NumPy; deterministic for a seed.
 """
 
 from __future__ import annotations
@@ -107,8 +109,8 @@ def zero_crossed(rng: np.random.Generator, reach: Reach = READING) -> Strokes:
     # how far the stroke reaches, as a share of the loop's radius along that direction
     a = np.radians(angle)
     radius = 1.0 / np.hypot(np.cos(a) / rx, np.sin(a) / ry)
-    reach = radius * (_u(rng, 0.55, 1.0) if rng.random() < 0.3 else _u(rng, 1.0, reach.zero_stroke))
-    bar = _through(0.5 + _u(rng, -0.04, 0.04), 0.5 + _u(rng, -0.05, 0.05), angle, reach)
+    half = radius * (_u(rng, 0.55, 1.0) if rng.random() < 0.3 else _u(rng, 1.0, reach.zero_stroke))
+    bar = _through(0.5 + _u(rng, -0.04, 0.04), 0.5 + _u(rng, -0.05, 0.05), angle, half)
     if rng.random() < 0.5:
         bar = bar[::-1]
     return [loop, bar]
