@@ -14,15 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from .drawing import Drawing, DrawingError, decode_json
 from .stroke_augment import StrokeAugmentConfig, augment_drawing
-
-if TYPE_CHECKING:
-    from .style_synth import Reach
+from .style_synth import READING, Reach, restyle
 
 #: A pen-data file larger than this is refused before it is read.
 MAX_FILE_BYTES = 512 * 1024 * 1024
@@ -124,15 +122,14 @@ def render_copies(
     labels: Iterable[int] | None = None,
     augment: StrokeAugmentConfig = StrokeAugmentConfig(),
     restyle_share: float = 0.3,
-    reach: Reach | None = None,
+    reach: Reach = READING,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each drawing rendered ``copies`` times: once as it is, the rest varied by ``augment``;
     given their ``labels``, a ``restyle_share`` of the varied zeros, ones and sevens get another
-    regional variant first (:func:`.style_synth.restyle`, its strokes as far as ``reach``, by
+    regional variant first (:func:`.style_synth.restyle`, its strokes as far as ``reach``: by
     default the CNN's). Drawings that render to nothing are skipped. Returns (M, 28, 28)
     float32 tensors and the index of each one's drawing (M,)."""
     from .preprocess import EmptyInputError, drawing_to_tensor
-    from .style_synth import READING, restyle
 
     rng = np.random.default_rng(seed)
     images: list[np.ndarray] = []
@@ -143,7 +140,7 @@ def render_copies(
             varied = drawing
             if copy:
                 if label_list is not None and rng.random() < restyle_share:
-                    varied = restyle(varied, label_list[i], rng, reach or READING)
+                    varied = restyle(varied, label_list[i], rng, reach)
                 varied = augment_drawing(varied, rng, augment)
             try:
                 images.append(drawing_to_tensor(varied))

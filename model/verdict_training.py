@@ -66,10 +66,11 @@ def verdict_data(
     ``scribbles`` generated ones. Given ``pen_labels``, the pen digits' varied copies get
     regional variants as the CNN's do (:func:`.pen_data.render_copies`): a slashed zero or a
     flagged one is a digit to both. Its variants reach further than the CNN's
-    (:data:`.style_synth.VERDICT`): a digit is a digit however far its strokes run. ``holdout`` of MNIST and of the pen digits (whole
-    drawings, as drawn) is kept out of training for the threshold."""
+    (:data:`.style_synth.VERDICT`): a digit is a digit however far its strokes run.
+    ``holdout`` of MNIST and of the pen digits (whole drawings, as drawn) is kept out of
+    training for the threshold."""
     from .scribbles import scribble_drawings
-    from .style_synth import VERDICT
+    from .style_synth import VERDICT, synth_tensors
 
     rng = np.random.default_rng(seed)
     mnist_x = np.asarray(mnist_x, np.float32).reshape(-1, 28, 28)
@@ -86,8 +87,6 @@ def verdict_data(
     )
     digits = {"mnist": mnist_x[~m_cal], "pen digits": pen_x[~p_cal]}
     if synth:
-        from .style_synth import synth_tensors
-
         digits["synthesised"] = synth_tensors(synth, seed + 5, reach=VERDICT)[0]
     if len(digit_like):
         digits["digit-like letters"] = render_copies(digit_like, letter_copies, seed + 6)[0]
