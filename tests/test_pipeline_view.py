@@ -267,21 +267,40 @@ def test_an_empty_canvas_and_closing_the_window(qtbot, window):
     assert not view.isVisible()
 
 
-def test_numbers_follow_live_readings_at_a_readable_rate_and_pointing_at_once(qtbot, window, view):
+class SteppedClock:
+    """``time.monotonic`` that moves only when told: a burst of readings is a burst however slow
+    the machine (on a loaded CI machine 20 readings can take longer than READABLE_MS)."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def monotonic(self) -> float:
+        return self.t
+
+    def wait(self, qtbot, ms: int) -> None:
+        qtbot.wait(ms)
+        self.t += ms / 1000
+
+
+def test_numbers_follow_live_readings_at_a_readable_rate_and_pointing_at_once(qtbot, window, view, monkeypatch):
+    from digitscope.app.views import sums as sums_module
     from digitscope.app.views.sums import READABLE_MS
 
+    clock = SteppedClock()
+    monkeypatch.setattr(sums_module, "time", clock)
     view.select("conv1", 0)
     sums = view.panels["conv1"].sums
+    clock.wait(qtbot, READABLE_MS + 20)  # what selecting started has landed...
+    clock.t += (READABLE_MS + 20) / 1000  # ...longer than READABLE_MS ago
     repaints: list[float] = []
     sums.update = lambda: repaints.append(1)  # the rate's repaint requests (the painting itself is Qt's)
-    qtbot.wait(READABLE_MS + 20)
     reading = window.latest
     for _ in range(20):  # a stroke's worth of readings, faster than anyone reads
         view.show_reading(reading, window.predictor)
     assert len(repaints) == 1, "the first reading repaints at once, the next wait"
     assert sums.rate.timer.isActive()
     qtbot.waitUntil(lambda: len(repaints) == 2, timeout=READABLE_MS * 3)
-    qtbot.wait(READABLE_MS + 20)
+    clock.wait(qtbot, READABLE_MS + 20)
     assert len(repaints) == 2, "one trailing repaint shows the latest numbers, then nothing"
     view.show_reading(reading, window.predictor)
     view.panels["conv1"].set_position(5, 6)  # a person pointing: at once
