@@ -13,13 +13,13 @@ import math
 import os
 import shlex
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from .. import __version__
 from .architecture import ARCHITECTURES, DEFAULT_ARCHITECTURE
+from .interrupts import termination_as_interrupt
 
 DRAWING_SUFFIXES = {".json"}
 
@@ -386,7 +386,7 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     from .export import export_savedmodel
     from .modelfile import bundled_model_path
 
-    with _termination_as_interrupt():
+    with termination_as_interrupt():
         path = export_savedmodel(args.model or bundled_model_path(), args.directory)
     print(f"wrote a SavedModel to {path}: signature serving_default(image: float32[batch, 28, 28, 1]) "
           "-> probabilities: float32[batch, 10]", file=out)
@@ -434,37 +434,6 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
 EXIT_CANCELLED = 3
 
 
-@contextmanager
-def _termination_as_interrupt() -> Iterator[None]:
-    """While the body runs, SIGTERM raises KeyboardInterrupt as Ctrl+C does, so a terminated
-    train or export removes its temporary files; and an error that follows an interrupt
-    (TensorFlow can turn one into another exception) is reported as the interrupt.
-    Only the main thread takes signals: elsewhere this does nothing."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    interrupted = []
-
-    def interrupt(signum: int, frame: Any) -> None:
-        interrupted.append(signum)
-        raise KeyboardInterrupt
-
-    signals = [s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None)) if s is not None]
-    previous = {s: signal.signal(s, interrupt) for s in signals if signal.getsignal(s) is not signal.SIG_IGN}
-    try:
-        yield
-    except Exception as exc:
-        if interrupted:
-            raise KeyboardInterrupt from exc
-        raise
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-
-
 def _stdin_stop_flag() -> Callable[[], bool]:
     """A flag that turns true when stdin says 'stop' or closes (the driving program went away)."""
     import threading
@@ -503,7 +472,7 @@ def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> int:
         os.nice(args.nice)
     should_stop = _stdin_stop_flag() if args.control == "stdin" else None
     try:
-        with _termination_as_interrupt():
+        with termination_as_interrupt():
             run_training(request, reporter, should_stop)
     except TrainingCancelled:
         reporter({"event": "cancelled"})

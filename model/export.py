@@ -38,9 +38,22 @@ def export_savedmodel(model_path: str | Path, out_dir: str | Path) -> Path:
     except OSError as exc:
         raise ValueError(f"cannot write to {out.parent}: {exc.strerror or exc}") from None
     remove_stale_temps(out.parent, out.name)
+    from .interrupts import held
     from .modelfile import load_keras_model
 
-    model = load_keras_model(model_path)
+    with held():  # calls into TensorFlow: an interrupt waits for each (seconds) and is raised after it
+        model = load_keras_model(model_path)
+    with temp_beside(out, folder=True) as tmp:  # removed on any exception, Ctrl+C included
+        with held():
+            _write_savedmodel(model, tmp)
+        if out.exists():
+            out.rmdir()  # empty, checked above
+        tmp.rename(out)
+    return out
+
+
+def _write_savedmodel(model: Any, folder: Path) -> None:
+    """The SavedModel with its one signature, written into ``folder``."""
     import keras
     import tensorflow as tf
 
@@ -53,9 +66,4 @@ def export_savedmodel(model_path: str | Path, out_dir: str | Path) -> Path:
     archive.add_endpoint(
         name="serving_default", fn=serve, input_signature=[tf.TensorSpec(shape=(None, 28, 28, 1), dtype=tf.float32, name="image")]
     )
-    with temp_beside(out, folder=True) as tmp:  # removed on any exception, Ctrl+C included
-        archive.write_out(str(tmp), verbose=False)
-        if out.exists():
-            out.rmdir()  # empty, checked above
-        tmp.rename(out)
-    return out
+    archive.write_out(str(folder), verbose=False)
