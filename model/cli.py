@@ -106,6 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
         "continental ones, open fours...; default: %(default)s)",
     )
     t.add_argument(
+        "--teachers", type=_names, metavar="FILE,FILE,...",
+        help="distil these models: each MNIST image's target blends its label with their mean reading of it, "
+        "as augmented and softened (e.g. bases trained with different --seed)",
+    )
+    t.add_argument(
+        "--distill", type=_share, default=0.5, metavar="SHARE",
+        help="with --teachers, their reading's share of each MNIST target (default: %(default)s)",
+    )
+    t.add_argument(
         "--weights-interval", type=_non_negative_float, default=0.5, metavar="SECONDS",
         help="with --progress json, report the CNN's kernels and a probe digit's conv1 maps and probabilities "
         "(a 'weights' event) at most this often while it trains, besides at the start and the end "
@@ -235,10 +244,17 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
+    return value
+
+
 def _names(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names:
-        raise argparse.ArgumentTypeError("name at least one site")
+        raise argparse.ArgumentTypeError("name at least one")
     return names
 
 

@@ -48,6 +48,10 @@ class TrainRequest:
     pen_copies: int = 12
     #: Synthesised digits of the regional writing variants (see :mod:`.style_synth`) to add.
     synth: int = 0
+    #: Models whose mean reading of each MNIST image, as augmented, is blended into its target
+    #: in the share ``distill`` (distillation; see :func:`.training.train_model`).
+    teachers: list[str] | None = None
+    distill: float = 0.5
     #: Least seconds between the CNN's ``weights`` progress events (see :mod:`.learning_frames`); 0: none.
     weights_interval: float = 0.5
     #: The probe digit of those events: a drawing file (None: the built-in 7).
@@ -82,7 +86,7 @@ ARGV_ORDER = (
     "architecture", "output", "epochs", "batch_size", "validation_split", "learning_rate", "augment",
     "mnist", "init_model", "train_layers", "drawings", "drawings_weight", "compare_model",
     "seed", "limit", "drawings_holdout", "pen_data", "pen_sites", "leave_out_site", "pen_copies", "synth",
-    "weights_interval", "probe",
+    "teachers", "distill", "weights_interval", "probe",
 )
 _DEFAULTS = {f.name: f.default for f in fields(TrainRequest)}
 assert set(ARGV_ORDER) == set(_DEFAULTS) - NOT_OPTIONS, "every option of a request has its place in the argv"
@@ -94,8 +98,8 @@ def _argv_value(name: str, value: Any) -> str:
         short = f"{value:g}"
         return short if float(short) == value else repr(value)
     if isinstance(value, list):
-        if any(not site or site != site.strip() or "," in site for site in value):
-            raise ValueError(f"{name}: site names cannot be empty, hold a comma or start or end with a space, got {value!r}")
+        if any(not item or item != item.strip() or "," in item for item in value):
+            raise ValueError(f"{name}: names cannot be empty, hold a comma or start or end with a space, got {value!r}")
         return ",".join(value)
     return str(value)
 
@@ -119,6 +123,14 @@ def check_request(request: TrainRequest) -> None:
     if not (isinstance(request.weights_interval, (int, float)) and 0 <= request.weights_interval < float("inf")):
         raise ValueError(f"--weights-interval is a number of seconds ≥ 0, not {request.weights_interval!r}")
 
+    if request.teachers:
+        if spec.numpy_trainer:
+            raise ValueError(f"the {spec.label} trains without TensorFlow: it cannot learn from --teachers")
+        if not 0 < request.distill <= 1:
+            raise ValueError(f"--distill is the teachers' share of each target, in (0, 1], not {request.distill!r}")
+        for teacher in request.teachers:
+            if not Path(teacher).is_file():
+                raise ValueError(f"--teachers: {teacher} is no model file")
     if request.init_model and not spec.can_fine_tune:
         raise ValueError(f"the {spec.label} always starts from scratch (no --init-model)")
     if request.init_model:
@@ -198,6 +210,7 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
     if request.limit:
         x, y = x[: request.limit], y[: request.limit]
     x, y = as_inputs(x), y.astype(np.int64)
+    n_mnist = len(x)  # the rows the teachers teach: MNIST's own
     weights = np.ones(len(x), np.float32)
     # renders of strokes varied as another writer would skip the image augmentation
     image_augment = np.ones(len(x), bool)
@@ -267,7 +280,12 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
         train_layers=request.train_layers,
         weights_interval=request.weights_interval,
         probe=probe,
+        distill=request.distill if request.teachers else 0.0,
     )
+    teachers_info = None
+    if request.teachers:
+        teachers_info = [{"file": str(t), "sha256": sha256_file(t)} for t in request.teachers]
+        progress({"event": "teachers", "models": teachers_info, "distill": request.distill})
     if spec.numpy_trainer:  # no TensorFlow until the weights are saved
         from .architecture import DENSE_UNITS
         from .numpy_net import to_keras, train_numpy_net
@@ -282,9 +300,10 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
         from .architecture import build_model
 
         base = load_keras_model(request.init_model) if request.init_model else build_model(request.architecture)
+        teachers = [load_keras_model(t) for t in request.teachers or ()]
         result = train_model(
             x, one_hot(y), config, model=base, progress=progress, should_stop=should_stop,
-            sample_weight=weights, image_augment=image_augment,
+            sample_weight=weights, image_augment=image_augment, teachers=teachers, taught=np.arange(len(x)) < n_mnist,
         )
 
     def predicted(model: Any, images: np.ndarray) -> np.ndarray:
@@ -337,6 +356,7 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
         "my_drawings": drawings_info,
         "pen_data": pen_info,
         "synthesised": request.synth,
+        "teachers": teachers_info,
         "held_out_site": held_site_figures,
         "config": config.to_json(),
         "history": result.history,

@@ -16,7 +16,7 @@ a run without knowing Keras:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -63,6 +63,9 @@ class TrainConfig:
     augment_config: AugmentConfig = field(default_factory=AugmentConfig)
     #: "all" layers, or "dense": the convolution filters stay as they are (fine-tuning 2-3× faster).
     train_layers: str = "all"
+    #: With teachers (see :func:`train_model`): the share of their softened reading in the
+    #: target of the images they teach, the rest being the label; 0 without teachers.
+    distill: float = 0.0
     #: Seconds between batch progress events (epoch events always come).
     batch_event_interval: float = 0.25
     #: Least seconds between ``weights`` events of the CNN (besides the first and the last); 0: none.
@@ -94,13 +97,18 @@ def train_model(
     should_stop: StopFn | None = None,
     sample_weight: np.ndarray | None = None,
     image_augment: np.ndarray | None = None,
+    teachers: Sequence[Any] = (),
+    taught: np.ndarray | None = None,
 ) -> TrainResult:
     """Train on float32 images (N, 28, 28, 1) in [0, 1] with one-hot labels (N, 10).
 
     ``model`` is fine-tuned when given, else a new CNN is built. With ``config.augment``,
     the images where ``image_augment`` (N,) is true (default: all) get the image
     augmentation and style variants; renders of drawings varied on their strokes
-    already are left as they are. Raises
+    already are left as they are. With ``teachers`` (models of ten softmax outputs),
+    the target of each image where ``taught`` (N,) is true (default: all) blends its
+    label with the teachers' mean reading of the image as augmented, softened at
+    :data:`DISTILL_TEMPERATURE`, in the share ``config.distill`` (distillation). Raises
     :class:`TrainingCancelled` as soon as ``should_stop()`` turns true (checked
     after every batch).
     """
@@ -116,6 +124,10 @@ def train_model(
         sample_weight = np.ones(len(x), dtype=np.float32)
     if image_augment is None:
         image_augment = np.ones(len(x), dtype=bool)
+    if taught is None:
+        taught = np.ones(len(x), dtype=bool)
+    if teachers and not 0 < config.distill <= 1:
+        raise ValueError(f"distill is the teachers' share of the target, in (0, 1], not {config.distill!r}")
     n_val = int(round(len(x) * config.validation_split))
     order = np.random.default_rng(config.seed).permutation(len(x))
     val_idx, train_idx = order[:n_val], order[n_val:]
@@ -149,8 +161,9 @@ def train_model(
 
         x_train = x_train.copy()
         x_train[mask] = add_style_variants(x_train[mask], y[train_idx][mask].argmax(axis=1), config.seed, config.style_variants)
+    taught_train = np.asarray(taught, dtype=bool)[train_idx] if teachers else np.zeros(len(train_idx), bool)
     train_ds = tf.data.Dataset.from_tensor_slices(
-        ((x_train, mask.astype(np.float32)), y[train_idx], sample_weight[train_idx].astype(np.float32))
+        ((x_train, mask.astype(np.float32), taught_train.astype(np.float32)), y[train_idx], sample_weight[train_idx].astype(np.float32))
     )
     train_ds = train_ds.shuffle(len(train_idx), seed=config.seed, reshuffle_each_iteration=True)
     train_ds = train_ds.batch(config.batch_size)
@@ -158,7 +171,16 @@ def train_model(
         cfg = config.augment_config
         seeds = tf.data.Dataset.random(seed=config.seed).batch(2)
         train_ds = tf.data.Dataset.zip((train_ds, seeds)).map(
-            lambda batch, s: (_augment(batch[0][0], batch[0][1], s, cfg), batch[1], batch[2]),
+            lambda batch, s: ((_augment(batch[0][0], batch[0][1], s, cfg), batch[0][2]), batch[1], batch[2]),
+            num_parallel_calls=1,
+            deterministic=True,
+        )
+    else:
+        train_ds = train_ds.map(lambda inputs, labels, weights: ((inputs[0], inputs[2]), labels, weights))
+    if teachers:
+        share = float(config.distill)
+        train_ds = train_ds.map(
+            lambda inputs, labels, weights: (inputs[0], _distilled(inputs[0], labels, inputs[1] * share, teachers), weights),
             num_parallel_calls=1,
             deterministic=True,
         )
@@ -198,6 +220,25 @@ def train_model(
         )
     check_finite_weights(model)
     return TrainResult(model=model, history=callback.history, seconds=time.perf_counter() - started)
+
+
+#: The temperature of the teachers' readings in distillation: their probabilities p become
+#: p^(1/T), renormalised, so that what they think of the other digits counts too.
+DISTILL_TEMPERATURE = 2.0
+
+
+def _distilled(images: Any, labels: Any, share: Any, teachers: Sequence[Any]) -> Any:
+    """The targets: ``labels`` blended with the teachers' mean softened reading of ``images``,
+    in ``share`` (B,) per image (0: the label alone)."""
+    import tensorflow as tf
+
+    soft = []
+    for teacher in teachers:
+        logp = tf.math.log(tf.maximum(tf.cast(teacher(images, training=False), tf.float32), 1e-12))
+        soft.append(tf.nn.softmax(logp / DISTILL_TEMPERATURE, axis=-1))
+    reading = tf.add_n(soft) / len(soft)
+    share = tf.reshape(share, [-1, 1])
+    return (1.0 - share) * labels + share * reading
 
 
 def _augment(images: Any, mask: Any, seed: Any, cfg: AugmentConfig) -> Any:

@@ -34,6 +34,8 @@ EVERYTHING = TrainRequest(
     leave_out_site="art",
     pen_copies=3,
     synth=100,
+    teachers=["/models/seed 1.keras", "/models/seed2.keras"],
+    distill=0.75,
     weights_interval=2.0,
     probe="/home/me/probe 7.json",
 )
@@ -110,10 +112,11 @@ def test_a_value_like_an_option_is_glued_to_its_option():
     assert "--output=-m.keras" in argv and "--leave-out-site=-x" in argv
 
 
-@pytest.mark.parametrize("sites", [["a,b"], [""], [" a"]])
-def test_site_names_that_cannot_travel_are_refused(sites):
-    with pytest.raises(ValueError, match="site names"):
-        TrainRequest(output=Path("m.keras"), pen_data="p", pen_sites=sites).to_argv()
+@pytest.mark.parametrize("names", [["a,b"], [""], [" a"]])
+@pytest.mark.parametrize("field", ["pen_sites", "teachers"])
+def test_names_that_cannot_travel_are_refused(names, field):
+    with pytest.raises(ValueError, match=f"{field}: names cannot be empty, hold a comma"):
+        TrainRequest(output=Path("m.keras"), pen_data="p", **{field: names}).to_argv()
 
 
 def test_retrain_runs_the_argv_of_its_request(retrain_dialog, tmp_path):
