@@ -69,6 +69,9 @@ class HumanProgress:
             )
         elif kind == "synthesised":
             self._line(f"synthesised {event['images']} digits in the regional writing variants")
+        elif kind == "teachers":
+            names = ", ".join(Path(m["file"]).name for m in event["models"])
+            self._line(f"distilling {names}: their reading is {event['distill']:g} of each MNIST image's target")
         elif kind == "held_out_site":
             self._line(f"left-out site {event['site']}: {100 * event['accuracy']:.2f}% of {event['samples']}")
         elif kind == "compared":

@@ -85,6 +85,16 @@ def test_cli_train_with_teachers_records_them(tiny_mnist, tmp_path, capsys):
     assert any(e["event"] == "teachers" for e in events)
 
 
+def test_human_progress_names_the_teachers(tmp_path):
+    import io
+
+    from digitscope.model.progress import HumanProgress
+
+    out = io.StringIO()
+    HumanProgress(out)({"event": "teachers", "models": [{"file": str(tmp_path / "s1.keras"), "sha256": "ab"}], "distill": 0.5})
+    assert "distilling s1.keras: their reading is 0.5 of each MNIST image's target" in out.getvalue()
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
