@@ -3,6 +3,7 @@
     python benchmarks/leave_one_site_out.py --base BASE.keras [--work runs/loso]
         [--data ../shared/data/unipen-dev.jsonl] [--mnist ../shared/data/mnist.npz]
         [--reference MODEL] [--errors-png docs/loso-errors.png] [--json FILE]
+        [--teachers A.keras,B.keras]
 
 For each collection site of the pen data, the recipe's fine-tuning step
 (``model/recipe.py``) runs from the common MNIST-only ``BASE`` with that site
@@ -43,6 +44,8 @@ def tensors(data: PenDigits) -> np.ndarray:
 
 def train_fold(args: argparse.Namespace, site: str, model: Path) -> None:
     argv = fine_tune_argv(args.mnist, args.base, args.data, str(model), leave_out_site=site)
+    if args.teachers:  # a recipe being tried: the step distilled from these MNIST-only models
+        argv += ["--teachers", args.teachers]
     log = model.with_suffix(".log")
     print(f"[{site}] digitscope {' '.join(argv)}  (log: {log})", flush=True)
     started = time.perf_counter()
@@ -80,6 +83,7 @@ def main() -> int:
     ap.add_argument("--sites", help="only these sites, comma-separated (default: all)")
     ap.add_argument("--errors-png", help="save a picture of every misread held-out drawing")
     ap.add_argument("--json", help="save the figures as JSON")
+    ap.add_argument("--teachers", help="train the folds distilled from these models (train's --teachers)")
     args = ap.parse_args()
 
     data = load_pen_digits(args.data)
