@@ -1,7 +1,8 @@
 """Training augmentation that makes MNIST scans look more like drawn digits.
 
 Per sample: a random affine warp about the centre (rotation, slant, scale,
-aspect, shift) and a random stroke weight (thinner or bolder, by blending
+aspect, shift), optionally an elastic distortion (a smooth random displacement field,
+Simard et al. 2003), and a random stroke weight (thinner or bolder, by blending
 with a grey-scale dilation, or fading the stroke edges). Runs as TensorFlow ops on whole
 batches inside ``tf.data``, seeded statelessly so a run is reproducible.
 """
@@ -28,15 +29,21 @@ class AugmentConfig:
     #: Stroke weight in [thin_low, bold_high]: < 0 thinner, > 0 bolder.
     thin_low: float = -0.6
     bold_high: float = 0.3
+    #: Elastic distortion: RMS displacement per axis in pixels (0: none), and the
+    #: Gaussian smoothing of the displacement field in pixels (larger: smoother).
+    elastic_px: float = 0.0
+    elastic_sigma: float = 4.0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
 #: Named recipes for ``digitscope train --augment``: "drawn" makes MNIST look like
-#: drawn digits (the default); "mild" only jitters position, size and angle a little.
+#: drawn digits (the default); "elastic" adds a smooth wobble of the hand to "drawn";
+#: "mild" only jitters position, size and angle a little.
 PRESETS = {
     "drawn": AugmentConfig(),
+    "elastic": AugmentConfig(elastic_px=1.0),
     "mild": AugmentConfig(
         probability=0.5, rotation_deg=6.0, shear=0.08, scale_low=0.95, scale_high=1.05,
         aspect=0.04, shift_px=1.5, thin_low=0.0, bold_high=0.0,
@@ -88,7 +95,61 @@ def augment_batch(images: Any, seed: Any, cfg: AugmentConfig = AugmentConfig()) 
         interpolation="BILINEAR",
         fill_mode="CONSTANT",
     )
+    if cfg.elastic_px > 0:
+        field_seed = tf.random.experimental.stateless_fold_in(seeds[7], 1)
+        warped = elastic_warp(warped, field_seed, cfg.elastic_px * (1.0 - keep), cfg.elastic_sigma)
     return _stroke_weight(warped, tf.reshape(weight, [-1, 1, 1, 1]))
+
+
+def elastic_warp(images: Any, seed: Any, rms_px: Any, sigma: float) -> Any:
+    """Move each pixel of a (N, H, W, 1) batch by a smooth random field, resampled bilinearly.
+
+    The field is white noise smoothed by a Gaussian of ``sigma`` pixels (computed on a margin
+    so that it is as smooth at the border as inside), scaled to ``rms_px`` per axis
+    (a scalar or one value per image). Ink moved in from outside the frame is blank.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    radius = max(1, int(math.ceil(2.0 * sigma)))
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    taps /= taps.sum()
+    unit = float(np.sum(taps**2))  # variance of white noise after one 1-D pass
+    shape = tf.shape(images)
+    n, h, w = shape[0], shape[1], shape[2]
+    noise = tf.random.stateless_normal(tf.stack([n * 2, h + 2 * radius, w + 2 * radius, 1]), seed=seed)
+    kernel = tf.constant(taps / math.sqrt(unit), tf.float32)
+    field = tf.nn.conv2d(noise, tf.reshape(kernel, [-1, 1, 1, 1]), strides=1, padding="VALID")
+    field = tf.nn.conv2d(field, tf.reshape(kernel, [1, -1, 1, 1]), strides=1, padding="VALID")
+    field = tf.reshape(field, tf.stack([n, 2, h, w])) * tf.reshape(tf.cast(rms_px, tf.float32) + tf.zeros([n]), [-1, 1, 1, 1])
+    ys = tf.cast(tf.range(h), tf.float32)[None, :, None] + field[:, 0]
+    xs = tf.cast(tf.range(w), tf.float32)[None, None, :] + field[:, 1]
+    return _bilinear(images, ys, xs)
+
+
+def _bilinear(images: Any, ys: Any, xs: Any) -> Any:
+    """Sample a (N, H, W, 1) batch at (N, H, W) pixel coordinates; outside the frame is 0."""
+    import tensorflow as tf
+
+    shape = tf.shape(images)
+    n, h, w = shape[0], shape[1], shape[2]
+    padded = tf.pad(images[..., 0], [[0, 0], [1, 1], [1, 1]])  # a blank border to sample outside
+    flat = tf.reshape(padded, tf.stack([n, -1]))
+    ys = tf.clip_by_value(ys + 1.0, 0.0, tf.cast(h + 1, tf.float32))
+    xs = tf.clip_by_value(xs + 1.0, 0.0, tf.cast(w + 1, tf.float32))
+    y0, x0 = tf.floor(ys), tf.floor(xs)
+    fy, fx = ys - y0, xs - x0
+    y0 = tf.cast(y0, tf.int32)
+    x0 = tf.cast(x0, tf.int32)
+    y1, x1 = tf.minimum(y0 + 1, h + 1), tf.minimum(x0 + 1, w + 1)
+
+    def at(yi: Any, xi: Any) -> Any:
+        return tf.gather(flat, tf.reshape(yi * (w + 2) + xi, tf.stack([n, -1])), batch_dims=1)
+
+    top = at(y0, x0) * tf.reshape(1.0 - fx, tf.stack([n, -1])) + at(y0, x1) * tf.reshape(fx, tf.stack([n, -1]))
+    bottom = at(y1, x0) * tf.reshape(1.0 - fx, tf.stack([n, -1])) + at(y1, x1) * tf.reshape(fx, tf.stack([n, -1]))
+    out = top * tf.reshape(1.0 - fy, tf.stack([n, -1])) + bottom * tf.reshape(fy, tf.stack([n, -1]))
+    return tf.reshape(out, shape)
 
 
 def _stroke_weight(images: Any, weight: Any) -> Any:

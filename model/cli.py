@@ -66,8 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--learning-rate", type=_positive_float, help="; ".join([rate, *other_rates]))
     t.add_argument("--validation-split", type=_fraction, default=0.1, help="fraction held out for validation (default: %(default)s)")
     t.add_argument(
-        "--augment", choices=("drawn", "mild", "off"), default="drawn",
-        help="drawn: make MNIST look like drawn digits (default); mild: small jitter only; off: MNIST as it is",
+        "--augment", choices=("drawn", "elastic", "mild", "off"), default="drawn",
+        help="drawn: make MNIST look like drawn digits (default); elastic: drawn plus a smooth elastic wobble; "
+        "mild: small jitter only; off: MNIST as it is",
     )
     t.add_argument("--no-augment", dest="augment", action="store_const", const="off", help="same as --augment off")
     t.add_argument("--init-model", metavar="FILE", help="fine-tune this model instead of starting from scratch")
