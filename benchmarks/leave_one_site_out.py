@@ -3,7 +3,7 @@
     python benchmarks/leave_one_site_out.py --base BASE.keras [--work runs/loso]
         [--data ../shared/data/unipen-dev.jsonl] [--mnist ../shared/data/mnist.npz]
         [--reference MODEL] [--errors-png docs/loso-errors.png] [--json FILE]
-        [--teachers A.keras,B.keras]
+        [--teachers A.keras,B.keras] [--augment elastic]
 
 For each collection site of the pen data, the recipe's fine-tuning step
 (``model/recipe.py``) runs from the common MNIST-only ``BASE`` with that site
@@ -46,6 +46,8 @@ def train_fold(args: argparse.Namespace, site: str, model: Path) -> None:
     argv = fine_tune_argv(args.mnist, args.base, args.data, str(model), leave_out_site=site)
     if args.teachers:  # a recipe being tried: the step distilled from these MNIST-only models
         argv += ["--teachers", args.teachers]
+    if args.augment:  # a recipe being tried: another image augmentation of MNIST in the step
+        argv += ["--augment", args.augment]
     log = model.with_suffix(".log")
     print(f"[{site}] digitscope {' '.join(argv)}  (log: {log})", flush=True)
     started = time.perf_counter()
@@ -84,6 +86,7 @@ def main() -> int:
     ap.add_argument("--errors-png", help="save a picture of every misread held-out drawing")
     ap.add_argument("--json", help="save the figures as JSON")
     ap.add_argument("--teachers", help="train the folds distilled from these models (train's --teachers)")
+    ap.add_argument("--augment", choices=("drawn", "elastic"), help="train the folds with this augmentation of MNIST (train's --augment)")
     args = ap.parse_args()
 
     data = load_pen_digits(args.data)
