@@ -49,6 +49,8 @@ PRESETS = {
         aspect=0.04, shift_px=1.5, thin_low=0.0, bold_high=0.0,
     ),
 }
+#: The presets that make MNIST look drawn, and so also slash some zeros and flag some ones (:mod:`.styles`).
+WITH_STYLE_VARIANTS = frozenset({"drawn", "elastic"})
 
 
 def augment_batch(images: Any, seed: Any, cfg: AugmentConfig = AugmentConfig()) -> Any:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .architecture import ARCHITECTURES, DEFAULT_ARCHITECTURE
-from .augment import PRESETS
+from .augment import PRESETS, WITH_STYLE_VARIANTS
 from .training import ProgressFn, StopFn, TrainConfig
 
 
@@ -275,7 +275,7 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
         learning_rate=request.learning_rate if request.learning_rate is not None else spec.learning_rate,
         augment=request.augment != "off" and spec.can_augment,
         augment_config=PRESETS.get(request.augment, PRESETS["drawn"]),
-        style_variants=TrainConfig.style_variants if request.augment == "drawn" else 0.0,
+        style_variants=TrainConfig.style_variants if request.augment in WITH_STYLE_VARIANTS else 0.0,
         validation_split=request.validation_split,
         train_layers=request.train_layers,
         weights_interval=request.weights_interval,

@@ -58,3 +58,17 @@ def test_elastic_preset_is_deterministic_and_keeps_images_valid():
     assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1
     assert not np.allclose(out, augment_batch(tf.constant(x), SEED, PRESETS["drawn"]).numpy())
     assert (out.reshape(16, -1).sum(1) > 5).all(), "no digit is wiped out"
+
+
+@pytest.mark.parametrize("augment, variants", [("drawn", True), ("elastic", True), ("mild", False)])
+def test_a_run_records_the_augmentation_it_trained_with(tiny_mnist, tmp_path, augment, variants):
+    import json
+
+    from digitscope.model.cli import main
+
+    out = tmp_path / "m.keras"
+    argv = ["train", "--mnist", str(tiny_mnist), "--epochs", "1", "--limit", "64", "--augment", augment, "-o", str(out)]
+    assert main(argv) == 0
+    config = json.loads(out.with_suffix(".json").read_text())["config"]
+    assert (config["style_variants"] > 0) is variants, "elastic is drawn plus the field: slashed zeros and flagged ones too"
+    assert (config["augment_config"]["elastic_px"] > 0) is (augment == "elastic")
