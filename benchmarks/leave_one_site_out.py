@@ -28,6 +28,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
+from digitscope.model.augment import PRESETS as AUGMENT_PRESETS
 from digitscope.model.evaluation import evaluate_labels
 from digitscope.model.inference import load_predictor
 from digitscope.model.modelfile import bundled_model_path, read_metadata
@@ -86,7 +87,7 @@ def main() -> int:
     ap.add_argument("--errors-png", help="save a picture of every misread held-out drawing")
     ap.add_argument("--json", help="save the figures as JSON")
     ap.add_argument("--teachers", help="train the folds distilled from these models (train's --teachers)")
-    ap.add_argument("--augment", choices=("drawn", "elastic"), help="train the folds with this augmentation of MNIST (train's --augment)")
+    ap.add_argument("--augment", choices=tuple(AUGMENT_PRESETS), help="train the folds with this augmentation of MNIST (train's --augment)")
     args = ap.parse_args()
 
     data = load_pen_digits(args.data)

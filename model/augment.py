@@ -144,13 +144,14 @@ def _bilinear(images: Any, ys: Any, xs: Any) -> Any:
     y0 = tf.cast(y0, tf.int32)
     x0 = tf.cast(x0, tf.int32)
     y1, x1 = tf.minimum(y0 + 1, h + 1), tf.minimum(x0 + 1, w + 1)
+    fy, fx = (tf.reshape(f, tf.stack([n, -1])) for f in (fy, fx))
 
     def at(yi: Any, xi: Any) -> Any:
         return tf.gather(flat, tf.reshape(yi * (w + 2) + xi, tf.stack([n, -1])), batch_dims=1)
 
-    top = at(y0, x0) * tf.reshape(1.0 - fx, tf.stack([n, -1])) + at(y0, x1) * tf.reshape(fx, tf.stack([n, -1]))
-    bottom = at(y1, x0) * tf.reshape(1.0 - fx, tf.stack([n, -1])) + at(y1, x1) * tf.reshape(fx, tf.stack([n, -1]))
-    out = top * tf.reshape(1.0 - fy, tf.stack([n, -1])) + bottom * tf.reshape(fy, tf.stack([n, -1]))
+    top = at(y0, x0) * (1.0 - fx) + at(y0, x1) * fx
+    bottom = at(y1, x0) * (1.0 - fx) + at(y1, x1) * fx
+    out = top * (1.0 - fy) + bottom * fy
     return tf.reshape(out, shape)
 
 

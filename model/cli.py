@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from .. import __version__
 from .architecture import ARCHITECTURES, DEFAULT_ARCHITECTURE
+from .augment import PRESETS as AUGMENT_PRESETS
 from .interrupts import termination_as_interrupt
 
 DRAWING_SUFFIXES = {".json"}
@@ -66,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--learning-rate", type=_positive_float, help="; ".join([rate, *other_rates]))
     t.add_argument("--validation-split", type=_fraction, default=0.1, help="fraction held out for validation (default: %(default)s)")
     t.add_argument(
-        "--augment", choices=("drawn", "elastic", "mild", "off"), default="drawn",
+        "--augment", choices=(*AUGMENT_PRESETS, "off"), default="drawn",
         help="drawn: make MNIST look like drawn digits (default); elastic: drawn plus a smooth elastic wobble; "
         "mild: small jitter only; off: MNIST as it is",
     )
