@@ -44,13 +44,11 @@ def tensors(data: PenDigits) -> np.ndarray:
 
 
 def train_fold(args: argparse.Namespace, site: str, model: Path) -> None:
-    argv = fine_tune_argv(args.mnist, args.base, args.data, str(model), leave_out_site=site)
+    argv = fine_tune_argv(args.mnist, args.base, args.data, str(model), leave_out_site=site, learning_rate=args.learning_rate)
     if args.teachers:  # a recipe being tried: the step distilled from these MNIST-only models
         argv += ["--teachers", args.teachers]
     if args.augment:  # a recipe being tried: another image augmentation of MNIST in the step
         argv += ["--augment", args.augment]
-    if args.learning_rate:  # a recipe being tried: another peak learning rate for the step
-        argv += ["--learning-rate", args.learning_rate]
     log = model.with_suffix(".log")
     print(f"[{site}] digitscope {' '.join(argv)}  (log: {log})", flush=True)
     started = time.perf_counter()

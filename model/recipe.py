@@ -25,9 +25,19 @@ def base_argv(mnist: str, output: str) -> list[str]:
     return ["train", "--mnist", mnist, *BASE_ARGS, "--output", output]
 
 
-def fine_tune_argv(mnist: str, base: str, pen_data: str, output: str, leave_out_site: str | None = None) -> list[str]:
-    """``digitscope train`` arguments of step 2 (with ``leave_out_site``: one fold of leave-one-site-out)."""
-    argv = ["train", "--mnist", mnist, "--init-model", base, "--pen-data", pen_data, *FINE_TUNE_ARGS]
+def fine_tune_argv(
+    mnist: str, base: str, pen_data: str, output: str, leave_out_site: str | None = None,
+    learning_rate: str | None = None,
+) -> list[str]:
+    """``digitscope train`` arguments of step 2.
+
+    ``leave_out_site``: one fold of leave-one-site-out; ``learning_rate``: a rate being tried,
+    in place of the recipe's.
+    """
+    args = list(FINE_TUNE_ARGS)
+    if learning_rate:
+        args[args.index("--learning-rate") + 1] = learning_rate
+    argv = ["train", "--mnist", mnist, "--init-model", base, "--pen-data", pen_data, *args]
     if leave_out_site:
         argv += ["--leave-out-site", leave_out_site]
     return [*argv, "--output", output]

@@ -139,3 +139,16 @@ def test_retrain_runs_the_argv_of_its_request(retrain_dialog, tmp_path):
     request = dialog.request(out)
     assert request.init_model is None and request.train_layers == "all"
     assert request.learning_rate == pytest.approx(1e-3)
+
+
+@pytest.mark.parametrize("rate", [None, "1e-4"])
+def test_the_recipes_fine_tune_step_reads_back_with_one_learning_rate(rate):
+    """Step 2's arguments parse as a train run; a rate being tried replaces the recipe's, once."""
+    from digitscope.model.recipe import FINE_TUNE_ARGS, fine_tune_argv
+
+    argv = fine_tune_argv("m.npz", "base.keras", "pen.jsonl", "out.keras", leave_out_site="gmd", learning_rate=rate)
+    request = train_request(build_parser().parse_args(argv))
+    recipe_rate = FINE_TUNE_ARGS[FINE_TUNE_ARGS.index("--learning-rate") + 1]
+    assert argv.count("--learning-rate") == 1
+    assert request.learning_rate == float(rate or recipe_rate)
+    assert (request.init_model, request.output, request.leave_out_site) == ("base.keras", Path("out.keras"), "gmd")
