@@ -52,8 +52,9 @@ class _OneShot(QObject):
 
 
 class OneShotThreads:
-    """Runs functions once each, each in a QThread of its own; connect to the returned job's
-    ``result``/``failed`` (queued to the receiver's thread). ``wait`` needs no event loop."""
+    """Runs functions once each, each in a QThread of its own; ``result``/``failed`` are
+    connected before the thread starts (queued to the receiver's thread), so a job that ends
+    at once is never missed. ``wait`` needs no event loop."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -61,12 +62,23 @@ class OneShotThreads:
         # object destroyed while its thread runs aborts the process.
         self._jobs: list[tuple[QThread, _OneShot]] = []
 
-    def start(self, fn: Callable[[], Any], label: str = "") -> _OneShot:
+    def start(
+        self,
+        fn: Callable[[], Any],
+        label: str = "",
+        result: Callable[..., Any] | Signal | None = None,
+        failed: Callable[..., Any] | Signal | None = None,
+    ) -> _OneShot:
+        """Run ``fn`` in a new thread; ``result(value)`` or ``failed(label, message)`` follows."""
         self._jobs = [(t, j) for t, j in self._jobs if not t.isFinished()]
         thread = QThread()
         thread.setObjectName(self.name)
         job = _OneShot(fn, label)
         job.moveToThread(thread)
+        if result is not None:
+            job.result.connect(result)
+        if failed is not None:
+            job.failed.connect(failed)
         thread.started.connect(job.run)
         # directly, in the job's thread: queued, the quit would wait for the GUI thread's
         # event loop, and wait() (which blocks it) would never see the thread end
@@ -101,9 +113,7 @@ class ModelLoader(QObject):
 
     def load(self, path: str | Path) -> None:
         """Start loading ``path``; ``loaded`` or ``failed`` follows."""
-        job = self._threads.start(partial(_load, Path(path)), str(path))
-        job.result.connect(self.loaded)
-        job.failed.connect(self.failed)
+        self._threads.start(partial(_load, Path(path)), str(path), result=self.loaded, failed=self.failed)
 
     def wait(self, ms: int = 30000) -> bool:
         """Wait for loads under way (used when closing); True when all have ended."""

@@ -270,6 +270,26 @@ def test_waiting_for_a_load_needs_no_event_loop(qtbot, tmp_path):
         pass
 
 
+def test_a_load_that_fails_at_once_is_still_reported(qtbot, tmp_path, monkeypatch):
+    """A load can fail before ``load`` returns (a garbage file, TensorFlow already imported):
+    the failure must reach the window all the same. Here every thread runs to its end inside
+    ``start``, the worst case of that race."""
+    from digitscope.app import workers
+    from PySide6.QtCore import QThread
+
+    class FinishesAtOnce(QThread):
+        def start(self, *args) -> None:
+            super().start(*args)
+            assert self.wait(10000)
+
+    monkeypatch.setattr(workers, "QThread", FinishesAtOnce)
+    monkeypatch.setattr(workers, "_load", lambda path: (_ for _ in ()).throw(ValueError(f"{path.name} is not a model")))
+    loader = workers.ModelLoader()
+    with qtbot.waitSignal(loader.failed, timeout=5000) as failed:
+        loader.load(tmp_path / "garbage.keras")
+    assert failed.args == [str(tmp_path / "garbage.keras"), "garbage.keras is not a model"]
+
+
 def test_a_config_that_asks_keras_for_gigabytes_is_refused(tmp_path):
     """Keras builds the model before it reads a weight: a 1,000,000-unit Dense layer is 3 GB."""
     config = sequential(
