@@ -11,16 +11,18 @@ The figures are gathered in a background thread (a few models are loaded).
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QDialog, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from . import theme
+from .workers import OneShotThreads
 
 COLOURS = theme.SERIES
 COLUMNS = ("Model", "Network", "MNIST test", "My drawings", "Training time", "Parameters", "Epochs", "Train − validation")
@@ -43,31 +45,24 @@ def models_to_compare(models_dir: Path, current: Path | None = None, candidate: 
     return [(p, f"{label} · in use" if in_use is not None and p.resolve() == in_use else label) for p, label in models]
 
 
-class _Gather(QObject):
-    done = Signal(list, int, int)  # [(path, label, ModelSummary | str error)], held-out drawings, generation
+def _gather(models: list[tuple[Path, str]], drawings_root: Path | None, generation: int) -> tuple[list[tuple[Path, str, Any]], int, int]:
+    """[(path, label, ModelSummary | str error)], held-out drawings, ``generation``: runs in a worker thread."""
+    from ..model.comparison import summarise
+    from ..model.my_drawings import held_out_inputs
 
-    def __init__(self, models: list[tuple[Path, str]], drawings_root: Path | None, generation: int) -> None:
-        super().__init__()
-        self.models, self.drawings_root, self.generation = models, drawings_root, generation
-
-    @Slot()
-    def run(self) -> None:
-        from ..model.comparison import summarise
-        from ..model.my_drawings import held_out_inputs
-
-        x = y = None
-        if self.drawings_root is not None:
-            try:
-                x, y = held_out_inputs(self.drawings_root)
-            except Exception:  # noqa: BLE001 (unreadable drawings are skipped; whatever else goes wrong must not stop the table)
-                x = y = None
-        rows: list[tuple[Path, str, Any]] = []
-        for path, label in self.models:
-            try:
-                rows.append((path, label, summarise(path, x, y)))
-            except Exception as exc:  # noqa: BLE001 (a damaged model is a row with its reason, not a failed dialog)
-                rows.append((path, label, f"cannot be read: {exc}"))
-        self.done.emit(rows, 0 if y is None else int(len(y)), self.generation)
+    x = y = None
+    if drawings_root is not None:
+        try:
+            x, y = held_out_inputs(drawings_root)
+        except Exception:  # noqa: BLE001 (unreadable drawings are skipped; whatever else goes wrong must not stop the table)
+            x = y = None
+    rows: list[tuple[Path, str, Any]] = []
+    for path, label in models:
+        try:
+            rows.append((path, label, summarise(path, x, y)))
+        except Exception as exc:  # noqa: BLE001 (a damaged model is a row with its reason, not a failed dialog)
+            rows.append((path, label, f"cannot be read: {exc}"))
+    return rows, 0 if y is None else int(len(y)), generation
 
 
 class ModelComparisonDialog(QDialog):
@@ -80,9 +75,7 @@ class ModelComparisonDialog(QDialog):
         self.setWindowTitle("Compare trained models")
         self.drawings_root = drawings_root
         self.rows: list[tuple[Path, str, Any]] = []
-        # every measuring thread until it has finished (a QThread destroyed while it runs aborts);
-        # only the newest one's figures are shown
-        self._jobs: list[tuple[QThread, _Gather]] = []
+        self._threads = OneShotThreads("model-comparison")  # only the newest measurement is shown
         self._generation = 0
         self.status = QLabel("Measuring…")
         self.status.setWordWrap(True)
@@ -117,23 +110,16 @@ class ModelComparisonDialog(QDialog):
 
     def refresh(self, models: list[tuple[Path, str]]) -> None:
         """Measure ``models`` ((path, label) pairs) in the background, then show them."""
-        self._jobs = [(t, j) for t, j in self._jobs if not t.isFinished()]
         self._generation += 1
         self.status.setText(f"Measuring {len(models)} models…")
-        thread = QThread()
-        thread.setObjectName("model-comparison")
-        job = _Gather(models, self.drawings_root, self._generation)
-        job.moveToThread(thread)
-        thread.started.connect(job.run)
-        job.done.connect(self._finished)
-        job.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)  # ends even if the GUI thread waits
-        self._jobs.append((thread, job))
-        thread.start()
+        self._threads.start(partial(_gather, models, self.drawings_root, self._generation), result=self._finished)
 
     def busy(self) -> bool:
-        return any(t.isRunning() for t, _ in self._jobs)
+        return self._threads.busy()
 
-    def _finished(self, rows: list[tuple[Path, str, Any]], drawings: int, generation: int) -> None:
+    @Slot(object)
+    def _finished(self, measured: tuple[list[tuple[Path, str, Any]], int, int]) -> None:
+        rows, drawings, generation = measured
         if generation == self._generation:  # an older measurement, overtaken by a refresh: dropped
             self._show(rows, drawings)
 
@@ -192,9 +178,7 @@ class ModelComparisonDialog(QDialog):
 
     def wait(self) -> None:
         """Let measurements under way finish (before the app quits)."""
-        for thread, _ in self._jobs:
-            thread.quit()
-            thread.wait()
+        self._threads.wait(None)
 
     def closeEvent(self, event: Any) -> None:
         self.wait()

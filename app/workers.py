@@ -90,9 +90,9 @@ class OneShotThreads:
     def busy(self) -> bool:
         return any(t.isRunning() for t, _ in self._jobs)
 
-    def wait(self, ms: int = 30000) -> bool:
-        """Wait for the jobs under way; True when all have ended."""
-        return all([thread.wait(ms) for thread, _ in self._jobs])
+    def wait(self, ms: int | None = 30000) -> bool:
+        """Wait for the jobs under way (``ms`` each; None: as long as they take); True when all have ended."""
+        return all([thread.wait() if ms is None else thread.wait(ms) for thread, _ in self._jobs])
 
 
 def _load(path: Path) -> Any:
