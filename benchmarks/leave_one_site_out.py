@@ -3,7 +3,7 @@
     python benchmarks/leave_one_site_out.py --base BASE.keras [--work runs/loso]
         [--data ../shared/data/unipen-dev.jsonl] [--mnist ../shared/data/mnist.npz]
         [--reference MODEL] [--errors-png docs/loso-errors.png] [--json FILE]
-        [--teachers A.keras,B.keras] [--augment elastic] [--learning-rate 1e-4]
+        [--teachers A.keras,B.keras] [--augment elastic] [--learning-rate 1e-4] [--label-smoothing 0.1]
 
 For each collection site of the pen data, the recipe's fine-tuning step
 (``model/recipe.py``) runs from the common MNIST-only ``BASE`` with that site
@@ -49,6 +49,8 @@ def train_fold(args: argparse.Namespace, site: str, model: Path) -> None:
         argv += ["--teachers", args.teachers]
     if args.augment:  # a recipe being tried: another image augmentation of MNIST in the step
         argv += ["--augment", args.augment]
+    if args.label_smoothing:  # a recipe being tried: smoothed targets in the step
+        argv += ["--label-smoothing", args.label_smoothing]
     log = model.with_suffix(".log")
     print(f"[{site}] digitscope {' '.join(argv)}  (log: {log})", flush=True)
     started = time.perf_counter()
@@ -89,6 +91,7 @@ def main() -> int:
     ap.add_argument("--teachers", help="train the folds distilled from these models (train's --teachers)")
     ap.add_argument("--augment", choices=tuple(AUGMENT_PRESETS), help="train the folds with this augmentation of MNIST (train's --augment)")
     ap.add_argument("--learning-rate", help="train the folds at this peak learning rate (train's --learning-rate)")
+    ap.add_argument("--label-smoothing", help="train the folds with this label smoothing (train's --label-smoothing)")
     args = ap.parse_args()
 
     data = load_pen_digits(args.data)

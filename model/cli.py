@@ -117,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --teachers, their reading's share of each MNIST target (default: %(default)s)",
     )
     t.add_argument(
+        "--label-smoothing", type=_fraction, default=0.0, metavar="SHARE",
+        help="spread this share of each target evenly over the ten digits (label smoothing; default: %(default)s)",
+    )
+    t.add_argument(
         "--weights-interval", type=_non_negative_float, default=0.5, metavar="SECONDS",
         help="with --progress json, report the CNN's kernels and a probe digit's conv1 maps and probabilities "
         "(a 'weights' event) at most this often while it trains, besides at the start and the end "

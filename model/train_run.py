@@ -52,6 +52,8 @@ class TrainRequest:
     #: in the share ``distill`` (distillation; see :func:`.training.train_model`).
     teachers: list[str] | None = None
     distill: float = 0.5
+    #: Share of each target spread over the ten digits (label smoothing; see :class:`.training.TrainConfig`).
+    label_smoothing: float = 0.0
     #: Least seconds between the CNN's ``weights`` progress events (see :mod:`.learning_frames`); 0: none.
     weights_interval: float = 0.5
     #: The probe digit of those events: a drawing file (None: the built-in 7).
@@ -86,7 +88,7 @@ ARGV_ORDER = (
     "architecture", "output", "epochs", "batch_size", "validation_split", "learning_rate", "augment",
     "mnist", "init_model", "train_layers", "drawings", "drawings_weight", "compare_model",
     "seed", "limit", "drawings_holdout", "pen_data", "pen_sites", "leave_out_site", "pen_copies", "synth",
-    "teachers", "distill", "weights_interval", "probe",
+    "teachers", "distill", "label_smoothing", "weights_interval", "probe",
 )
 _DEFAULTS = {f.name: f.default for f in fields(TrainRequest)}
 assert set(ARGV_ORDER) == set(_DEFAULTS) - NOT_OPTIONS, "every option of a request has its place in the argv"
@@ -281,6 +283,7 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
         weights_interval=request.weights_interval,
         probe=probe,
         distill=request.distill if request.teachers else 0.0,
+        label_smoothing=request.label_smoothing,
     )
     teachers_info = None
     if request.teachers:
@@ -291,8 +294,9 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
         from .numpy_net import to_keras, train_numpy_net
 
         config.augment, config.style_variants, config.ema_momentum = False, 0.0, 0.0
+        targets = one_hot(y) * (1 - config.label_smoothing) + config.label_smoothing / 10  # as Keras's loss smooths them
         params, history, seconds = train_numpy_net(
-            x, one_hot(y), config, DENSE_UNITS, progress=progress, should_stop=should_stop, sample_weight=weights
+            x, targets, config, DENSE_UNITS, progress=progress, should_stop=should_stop, sample_weight=weights
         )
         result = TrainResult(model=to_keras(params), history=history, seconds=seconds)
         check_finite_weights(result.model)

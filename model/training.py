@@ -66,6 +66,8 @@ class TrainConfig:
     #: With teachers (see :func:`train_model`): the share of their softened reading in the
     #: target of the images they teach, the rest being the label; 0 without teachers.
     distill: float = 0.0
+    #: Share of each one-hot target spread evenly over the ten digits (label smoothing; 0: none).
+    label_smoothing: float = 0.0
     #: Seconds between batch progress events (epoch events always come).
     batch_event_interval: float = 0.25
     #: Least seconds between ``weights`` events of the CNN (besides the first and the last); 0: none.
@@ -150,7 +152,7 @@ def train_model(
     use_ema = config.ema_momentum > 0 and steps * config.epochs >= 2000
     model.compile(
         optimizer=keras.optimizers.Adam(schedule, use_ema=use_ema, ema_momentum=config.ema_momentum),
-        loss="categorical_crossentropy",
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
         metrics=["accuracy"],
     )
 

@@ -133,3 +133,20 @@ def test_weight_readers_tell_the_networks_apart(tmp_path):
     odd = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, activation="tanh")])
     odd.save(tmp_path / "odd.keras")
     assert read_dense_weights(tmp_path / "odd.keras") is None
+
+
+def test_the_numpy_network_learns_smoothed_labels_too(tiny_mnist, tmp_path):
+    """``--label-smoothing`` holds for the network trained without TensorFlow as for the CNN:
+    with a share 0.5, a training image's label is best read at 1 − 0.45 = 0.55."""
+    from digitscope.model.cli import main
+    from digitscope.model.inference import load_predictor
+
+    x = as_inputs(load_mnist(tiny_mnist).x_train)[:64]
+    sure = {}
+    for smoothing in ("0", "0.5"):
+        out = tmp_path / f"numpy-{smoothing}.keras"
+        argv = ["train", "--architecture", "numpy", "--mnist", str(tiny_mnist), "--limit", "64", "--epochs", "60"]
+        assert main([*argv, "--validation-split", "0", "--label-smoothing", smoothing, "-o", str(out)]) == 0
+        sure[smoothing] = float(np.median(load_predictor(out).probabilities(x).max(axis=1)))
+    assert sure["0"] > 0.9, sure
+    assert 0.4 < sure["0.5"] < 0.7, sure

@@ -35,7 +35,7 @@ EVERYTHING = TrainRequest(
     pen_copies=3,
     synth=100,
     teachers=["/models/seed 1.keras", "/models/seed2.keras"],
-    distill=0.75,
+    distill=0.75, label_smoothing=0.05,
     weights_interval=2.0,
     probe="/home/me/probe 7.json",
 )

@@ -112,3 +112,20 @@ def test_cli_train_failure_keeps_previous_model(tiny_mnist, tmp_path, capsys, mo
     assert main(["train", "--mnist", str(tiny_mnist), "--output", str(out)]) == 2
     assert out.read_bytes() == b"previous model"
     assert "worker died" in capsys.readouterr().err
+
+
+def test_label_smoothing_keeps_the_network_from_being_sure(tiny_mnist):
+    """With a share s of each target spread over the ten digits, the best reading of a training
+    image gives its label 1 − 0.9 s: the network learns to stop short of certainty."""
+    from digitscope.model.architecture import build_cnn
+
+    data = load_mnist(tiny_mnist)
+    x, y = as_inputs(data.x_train)[:64], one_hot(data.y_train)[:64]
+    sure = {}
+    for smoothing in (0.0, 0.5):
+        model = build_cnn()
+        config = TrainConfig(epochs=12, batch_size=16, validation_split=0, augment=False, label_smoothing=smoothing)
+        train_model(x, y, config, model=model)
+        sure[smoothing] = float(np.median(np.asarray(model(x, training=False)).max(axis=1)))
+    assert sure[0.0] > 0.9, sure
+    assert 0.4 < sure[0.5] < 0.7, sure
