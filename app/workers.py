@@ -68,7 +68,7 @@ class OneShotThreads:
         label: str = "",
         result: Callable[..., Any] | Signal | None = None,
         failed: Callable[..., Any] | Signal | None = None,
-    ) -> _OneShot:
+    ) -> None:
         """Run ``fn`` in a new thread; ``result(value)`` or ``failed(label, message)`` follows."""
         self._jobs = [(t, j) for t, j in self._jobs if not t.isFinished()]
         thread = QThread()
@@ -85,7 +85,6 @@ class OneShotThreads:
         job.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         self._jobs.append((thread, job))
         thread.start()
-        return job
 
     def busy(self) -> bool:
         return any(t.isRunning() for t, _ in self._jobs)

@@ -99,12 +99,14 @@ def train_numpy_net(
 ) -> tuple[MlpParams, list[dict], float]:
     """Train on images (N, 28, 28[, 1]) in [0, 1] with one-hot labels; returns (weights, epoch
     history, seconds). Mini-batch SGD at ``config.learning_rate``; ``config.batch_size``,
-    ``epochs``, ``seed`` and ``validation_split`` as for the CNN. Raises
+    ``epochs``, ``seed``, ``validation_split`` and ``label_smoothing`` as for the CNN. Raises
     :class:`TrainingCancelled` as soon as ``should_stop()`` turns true."""
     emit = progress or (lambda event: None)
     stop = should_stop or (lambda: False)
     x = np.asarray(x, np.float32).reshape(len(x), 784)
     y = np.asarray(y, np.float32)
+    if config.label_smoothing:  # as Keras's CategoricalCrossentropy smooths the CNN's targets
+        y = y * (1 - config.label_smoothing) + config.label_smoothing / y.shape[1]
     weights = np.ones(len(x), np.float32) if sample_weight is None else np.asarray(sample_weight, np.float32)
     rng = np.random.default_rng(config.seed)
     n_val = int(round(len(x) * config.validation_split))

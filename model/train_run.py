@@ -294,9 +294,8 @@ def run_training(request: TrainRequest, progress: ProgressFn, should_stop: StopF
         from .numpy_net import to_keras, train_numpy_net
 
         config.augment, config.style_variants, config.ema_momentum = False, 0.0, 0.0
-        targets = one_hot(y) * (1 - config.label_smoothing) + config.label_smoothing / 10  # as Keras's loss smooths them
         params, history, seconds = train_numpy_net(
-            x, targets, config, DENSE_UNITS, progress=progress, should_stop=should_stop, sample_weight=weights
+            x, one_hot(y), config, DENSE_UNITS, progress=progress, should_stop=should_stop, sample_weight=weights
         )
         result = TrainResult(model=to_keras(params), history=history, seconds=seconds)
         check_finite_weights(result.model)
