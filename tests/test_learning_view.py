@@ -38,8 +38,9 @@ def test_kernel_mosaic_is_a_symmetric_diverging_scale():
 def test_frames_show_live_then_scrub(qtbot):
     view = LearningView()
     qtbot.addWidget(view)
+    assert "Press Train" in view.note.text(), "before any run, its blank filters say what will fill them"
     view.start(np.zeros((28, 28), np.float32))
-    assert not view.slider.isEnabled()
+    assert not view.slider.isEnabled() and "Press Train" not in view.note.text()
     frames = [frame(i) for i in range(5)]
     for f in frames:
         view.add_frame(f)

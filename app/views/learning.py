@@ -23,6 +23,8 @@ from .text_line import TextLine
 
 #: Frames kept for the slider: about 7 MB; a longer run keeps every other one, evenly.
 MAX_FRAMES = 240
+#: What the view says before its first run, while its filters are still blank.
+IDLE_NOTE = "Press Train to watch the filters take shape and the probe digit being read, frame by frame."
 KERNEL_COLS = 8  # conv1's 32 kernels as 4 rows of 8, conv2's 64 as 8 rows of 8, the probe's 32 maps as 4 of 8
 
 
@@ -103,7 +105,7 @@ class LearningView(QWidget):
         self.slider.setEnabled(False)
         self.slider.valueChanged.connect(self.show_frame)
         self.frame_label = TextLine(alignment=Qt.AlignmentFlag.AlignLeft)
-        self.note = QLabel("")
+        self.note = QLabel(IDLE_NOTE)
         self.note.setWordWrap(True)
         self.note.setStyleSheet(theme.CAPTION_STYLE)
 
