@@ -54,5 +54,20 @@ def about_text(predictor: Any) -> str:
             np=_dist_version("numpy"),
         )
     )
-    lines.append("<p>Trained on MNIST (LeCun, Cortes, Burges; CC BY-SA 3.0).</p>")
+    if predictor is None:
+        credits = data_credits({}, {})
+    else:
+        credits = data_credits(predictor.metadata, predictor.verdict.info if predictor.verdict else {})
+    lines.append(f"<p>{html.escape(credits)}</p>")
     return "\n".join(lines)
+
+
+MNIST_CREDIT = "MNIST (LeCun, Cortes, Burges; CC BY-SA 3.0)"
+UNIPEN_CREDIT = "UNIPEN train_r01_v07 pen data (Guyon, Schomaker, Plamondon, Liberman, Janet; CC BY 4.0)"
+
+
+def data_credits(meta: dict[str, Any], verdict_info: dict[str, Any]) -> str:
+    """Whose data the model and the verdict in use learnt from: MNIST always, UNIPEN when the
+    model's metadata or the verdict's records pen drawings or letters."""
+    pen = meta.get("pen_data") or verdict_info.get("pen_data") or verdict_info.get("letters_file")
+    return "Trained on " + (f"{MNIST_CREDIT} and {UNIPEN_CREDIT}." if pen else f"{MNIST_CREDIT}.")

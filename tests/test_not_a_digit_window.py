@@ -221,3 +221,20 @@ def test_no_digit_with_a_second_model_beside_and_a_message_after(qtbot):
     assert column_height(image, to_pixel(6 + 0.2, 0)[0], rgb(OTHER_TOP)) > 0, "the other model's bars keep their colour"
     view.show_message("Draw a digit")
     assert view.digit_label.text() == "–" and view.is_digit and view.digit_label.paint_font is None
+
+
+def test_about_credits_the_data_the_model_and_its_verdict_learnt_from():
+    from digitscope.app.about import about_text
+
+    class Verdict:
+        kind, threshold, info = "network", 3.0, {"letters_file": "letters.jsonl"}
+
+    class Model:
+        path, metadata, verdict, verdict_note = "m.keras", {}, None, "none: this model has no verdict"
+
+    assert "MNIST" in about_text(Model()) and "UNIPEN" not in about_text(Model())
+    Model.metadata = {"pen_data": {"file": "unipen-dev.jsonl", "drawings": 10}}
+    assert "UNIPEN" in about_text(Model()) and "CC BY 4.0" in about_text(Model())
+    Model.metadata, Model.verdict, Model.verdict_note = {}, Verdict(), "the bundled model's"
+    assert "UNIPEN" in about_text(Model()), "the verdict in use learnt from UNIPEN's letters"
+
