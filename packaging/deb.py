@@ -56,6 +56,14 @@ License: various
  Each bundled component is distributed under its own license; the licenses
  that ship with the components are kept beside them in /opt/digitscope/_internal.
 
+Files: opt/digitscope/_internal/digitscope/assets/digitscope-cnn.*
+Copyright: Digitscope developers
+License: MIT
+Comment: The bundled model's weights were learnt from MNIST (Y. LeCun, C. Cortes,
+ C. J. C. Burges; CC BY-SA 3.0) and from UNIPEN train_r01_v07 pen-written digits and
+ letters (UNIPEN consortium; I. Guyon, L. Schomaker, R. Plamondon, M. Liberman,
+ S. Janet; CC BY 4.0). No image or drawing of either data set is shipped.
+
 License: MIT
  Permission is hereby granted, free of charge, to any person obtaining a copy of
  this software and associated documentation files (the "Software"), to deal in

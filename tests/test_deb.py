@@ -85,7 +85,8 @@ def test_the_tree_has_the_command_menu_entry_and_icon(deb, tmp_path):
     entry = (root / "usr/share/applications/digitscope.desktop").read_text()
     assert "\nExec=digitscope\n" in entry and "\nIcon=digitscope\n" in entry
     assert (root / "usr/share/icons/hicolor/256x256/apps/digitscope.png").is_file()
-    assert "License: MIT" in (root / "usr/share/doc/digitscope/copyright").read_text()
+    copyright = (root / "usr/share/doc/digitscope/copyright").read_text()
+    assert "License: MIT" in copyright and "UNIPEN" in copyright and "CC BY-SA 3.0" in copyright, "credits the data the weights learnt from"
     control = deb.control("1.2.3", "amd64", 4096, ["libc6 (>= 2.31)", "libxcb1"])
     fields = dict(line.split(": ", 1) for line in control.splitlines() if line and not line.startswith(" "))
     assert fields["Package"] == "digitscope" and fields["Version"] == "1.2.3" and fields["Depends"] == "libc6 (>= 2.31), libxcb1"
