@@ -237,4 +237,3 @@ def test_about_credits_the_data_the_model_and_its_verdict_learnt_from():
     assert "UNIPEN" in about_text(Model()) and "CC BY 4.0" in about_text(Model())
     Model.metadata, Model.verdict, Model.verdict_note = {}, Verdict(), "the bundled model's"
     assert "UNIPEN" in about_text(Model()), "the verdict in use learnt from UNIPEN's letters"
-
