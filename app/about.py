@@ -12,6 +12,9 @@ from PySide6.QtCore import qVersion
 from .. import __version__
 from .verdict_text import verdict_lines
 
+MNIST_CREDIT = "MNIST (LeCun, Cortes, Burges; CC BY-SA 3.0)"
+UNIPEN_CREDIT = "UNIPEN train_r01_v07 pen data (Guyon, Schomaker, Plamondon, Liberman, Janet; CC BY 4.0)"
+
 
 def _dist_version(*names: str) -> str:
     for name in names:
@@ -61,9 +64,6 @@ def about_text(predictor: Any) -> str:
     lines.append(f"<p>{html.escape(credits)}</p>")
     return "\n".join(lines)
 
-
-MNIST_CREDIT = "MNIST (LeCun, Cortes, Burges; CC BY-SA 3.0)"
-UNIPEN_CREDIT = "UNIPEN train_r01_v07 pen data (Guyon, Schomaker, Plamondon, Liberman, Janet; CC BY 4.0)"
 
 
 def data_credits(meta: dict[str, Any], verdict_info: dict[str, Any]) -> str:
